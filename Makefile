@@ -1,0 +1,43 @@
+# Two commands do all the set-up: `make demo` and `make test` (both create/refresh .venv).
+# CPU machines: torch $(TORCH_VERSION) CPU build. CUDA machines: see README ("On a CUDA machine").
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_VERSION := 2.13.0
+TORCH_PIP_ARGS ?=
+EXTRAS ?= dev
+STAMP := $(VENV)/.installed-$(EXTRAS)
+export OMP_NUM_THREADS ?= 2
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install demo test test-slow lint benchmark clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg setup.py constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24" setuptools wheel
+	# torch first and pinned, so that nothing below can pull a CUDA build on a CPU machine.
+	$(PY) -m pip install -q "torch==$(TORCH_VERSION)" $(TORCH_PIP_ARGS)
+	$(PY) -m pip install -q -c constraints.txt -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+demo: install
+	$(PY) scripts/demo.py
+
+test: install
+	$(PY) -m ruff check .
+	$(PY) -m pytest -m "not slow" -q
+
+test-slow: install
+	$(PY) -m pytest -m slow -q
+
+lint: install
+	$(PY) -m ruff check .
+
+benchmark: install
+	$(PY) scripts/benchmark.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
