@@ -71,7 +71,7 @@ def slerp(q0: Float[Tensor, "*b 4"], q1: Float[Tensor, "*b 4"], t: Float[Tensor,
     return q / q.norm(dim=-1, keepdim=True)
 
 
-def look_at(eye: Float[Tensor, "*b 3"], target: Float[Tensor, "*b 3"], up: Float[Tensor, "3"] | None = None) -> Tensor:
+def look_at(eye: Float[Tensor, "*b 3"], target: Float[Tensor, "*b 3"], up: Float[Tensor, 3] | None = None) -> Tensor:
     """OpenCV c2w (*b, 4, 4) at `eye` looking at `target`; `up` is the world's up (default -y, OpenCV)."""
     if up is None:
         up = torch.tensor([0.0, -1.0, 0.0], dtype=eye.dtype, device=eye.device)
