@@ -77,7 +77,7 @@ def look_at(eye: Float[Tensor, "*b 3"], target: Float[Tensor, "*b 3"], up: Float
         up = torch.tensor([0.0, -1.0, 0.0], dtype=eye.dtype, device=eye.device)
     z = target - eye
     z = z / z.norm(dim=-1, keepdim=True)
-    x = torch.linalg.cross(z, (-up).expand_as(z))  # camera y points down = -up
+    x = torch.linalg.cross((-up).expand_as(z), z)  # camera y points down = -up; x = y × z
     x = x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     y = torch.linalg.cross(z, x)
     c2w = torch.zeros(*eye.shape[:-1], 4, 4, dtype=eye.dtype, device=eye.device)
