@@ -1,0 +1,68 @@
+"""Reading user images and fitting them to the model's resolution.
+
+Any size and aspect is centre-cropped to the model's aspect and resized (the crop is reported);
+EXIF orientation is applied; grayscale becomes RGB; 16-bit images keep their precision; an alpha
+channel is composited over a white background (the convention of most image-to-3D tools).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .errors import InputError
+from .geometry import center_crop_box
+
+
+@dataclass
+class PreparedImage:
+    image: Tensor  # (3, H, W) in [0, 1] at the model resolution
+    source_size: tuple[int, int]  # (height, width) after EXIF rotation
+    crop_box: tuple[int, int, int, int]  # (top, left, height, width) in the source image
+
+
+def load_image(path: str | Path) -> Tensor:
+    """(3, H, W) float32 in [0, 1]. Raises InputError for a missing, unreadable or non-image file."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "image file not found")
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            im.load()
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise InputError(path, None, f"not a readable image ({e.__class__.__name__})") from None
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float32) / (65535.0 if im.mode.startswith("I;16") or np.asarray(im).max() > 255
+                                                   else 255.0)
+        arr = np.repeat(arr[..., None], 3, -1)
+    else:
+        if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+            im = im.convert("RGBA")
+            bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+            im = Image.alpha_composite(bg, im)
+        rgb = np.asarray(im.convert("RGB"))
+        arr = rgb.astype(np.float32) / 255.0
+        if np.asarray(im).dtype == np.uint16:  # 16-bit RGB read by PIL as such
+            arr = np.asarray(im).astype(np.float32)[..., :3] / 65535.0
+    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).clamp(0, 1)
+
+
+def fit_image(image: Tensor, height: int, width: int) -> PreparedImage:
+    """Centre-crop (3, H, W) to the aspect height:width, then resize with antialiasing."""
+    src_h, src_w = image.shape[-2:]
+    top, left, h, w = center_crop_box(src_h, src_w, height, width)
+    crop = image[:, top:top + h, left:left + w]
+    out = F.interpolate(crop[None], size=(height, width), mode="bilinear", antialias=True, align_corners=False)[0]
+    return PreparedImage(out.clamp(0, 1), (src_h, src_w), (top, left, h, w))
+
+
+def prepare_image(path: str | Path, height: int, width: int) -> PreparedImage:
+    return fit_image(load_image(path), height, width)
