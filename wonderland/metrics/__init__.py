@@ -1,6 +1,17 @@
-"""Image and camera metrics (each a pure, tested function)."""
+"""Image, perceptual, distribution and camera metrics (each a pure, tested function)."""
 
 from .image import psnr, ssim
+from .lpips import LPIPS, load_lpips, lpips_or_reason
 from .nets import FeatureNet, load_feature_net
+from .weights import MissingWeightsError
 
-__all__ = ["FeatureNet", "load_feature_net", "psnr", "ssim"]
+__all__ = [
+    "LPIPS",
+    "FeatureNet",
+    "MissingWeightsError",
+    "load_feature_net",
+    "load_lpips",
+    "lpips_or_reason",
+    "psnr",
+    "ssim",
+]

@@ -19,6 +19,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from .weights import read_state_dict, require_file
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -117,21 +119,6 @@ class FeatureNet(nn.Sequential):
         return {name: out[name] for name in layers}
 
 
-def read_state_dict(path: str | Path) -> dict[str, Tensor]:
-    """A state dict from `.safetensors` or a `torch.save` file (loaded with weights_only=True)."""
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise ValueError(f"{path}: expected a state dict, got {type(state).__name__}")
-    return state
-
-
 _LPIPS_SLICE = re.compile(r"^(?:net\.)?slice\d+\.(\d+\.(?:weight|bias))$")
 
 
@@ -146,20 +133,16 @@ def trunk_state_dict(state: dict[str, Tensor]) -> dict[str, Tensor]:
 def load_feature_net(arch: str, weights_path: str | Path | None, allow_random: bool = False) -> FeatureNet:
     """A frozen, eval-mode `FeatureNet` with weights from `weights_path` (loaded strictly).
 
-    Without a weights file this raises, because features of a random network are not the metric/loss
-    anyone asked for; `allow_random=True` (tests, plumbing) builds it with random weights and warns.
+    Without a weights file this raises `MissingWeightsError` (a FileNotFoundError), because features of
+    a random network are not the metric or loss anyone asked for; `allow_random=True` (tests, plumbing)
+    builds it with random weights and warns.
     """
     net = FeatureNet(arch)
-    if weights_path is None:
-        if not allow_random:
-            raise FileNotFoundError(
-                f"no weights file given for the {arch} feature net; pass the path of torchvision's "
-                f"ImageNet {arch} weights (e.g. the hub file {arch}-*.pth), or allow_random=True for "
-                "plumbing tests only"
-            )
+    if weights_path is None and allow_random:
         warnings.warn(f"{arch} feature net has RANDOM weights (allow_random=True)", stacklevel=2)
     else:
-        if not Path(weights_path).is_file():
-            raise FileNotFoundError(f"{arch} weights file not found: {weights_path}")
-        net.load_state_dict(trunk_state_dict(read_state_dict(weights_path)), strict=True)
+        where = (f"torchvision's ImageNet {arch} checkpoint (e.g. the hub file {arch}-*.pth); "
+                 "allow_random=True is for plumbing tests only")
+        path = require_file(weights_path, f"the {arch} feature net", where)
+        net.load_state_dict(trunk_state_dict(read_state_dict(path)), strict=True)
     return net.eval().requires_grad_(False)
