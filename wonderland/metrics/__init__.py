@@ -1,5 +1,6 @@
 """Image, perceptual, distribution and camera metrics (each a pure, tested function)."""
 
+from .camera import camera_errors
 from .image import psnr, ssim
 from .lpips import LPIPS, load_lpips, lpips_or_reason
 from .nets import FeatureNet, load_feature_net
@@ -9,6 +10,7 @@ __all__ = [
     "LPIPS",
     "FeatureNet",
     "MissingWeightsError",
+    "camera_errors",
     "load_feature_net",
     "load_lpips",
     "lpips_or_reason",
