@@ -1,6 +1,12 @@
-"""Image, perceptual, distribution and camera metrics (each a pure, tested function)."""
+"""Image, perceptual, distribution and camera metrics (each a pure, tested function).
+
+Metrics that need pretrained networks (LPIPS, FID, FVD) load them from local files named in config
+and are reported unavailable (None + reason) without them, never computed with random weights.
+"""
 
 from .camera import camera_errors
+from .fid import fid, frechet_distance, frechet_distance_of_features, gaussian_stats, inception_features
+from .fvd import fvd, i3d_features
 from .image import psnr, ssim
 from .lpips import LPIPS, load_lpips, lpips_or_reason
 from .nets import FeatureNet, load_feature_net
@@ -11,6 +17,13 @@ __all__ = [
     "FeatureNet",
     "MissingWeightsError",
     "camera_errors",
+    "fid",
+    "frechet_distance",
+    "frechet_distance_of_features",
+    "fvd",
+    "gaussian_stats",
+    "i3d_features",
+    "inception_features",
     "load_feature_net",
     "load_lpips",
     "lpips_or_reason",

@@ -6,6 +6,7 @@ A metric whose weights are missing is *unavailable*, never computed with random 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -43,7 +44,10 @@ def read_state_dict(path: str | Path) -> dict[str, Tensor]:
 
 def load_torchscript(path: str | Path | None, what: str, where: str) -> torch.jit.ScriptModule:
     """A frozen, eval-mode TorchScript feature network (Inception for FID, I3D for FVD) on the CPU."""
-    module = torch.jit.load(str(require_file(path, what, where)), map_location="cpu")
+    path = require_file(path, what, where)
+    with warnings.catch_warnings():  # the published detectors are TorchScript files; nothing else loads them
+        warnings.filterwarnings("ignore", message=".*torch.jit.load.* is deprecated", category=DeprecationWarning)
+        module = torch.jit.load(str(path), map_location="cpu")
     module.eval()
     for p in module.parameters():
         p.requires_grad_(False)
