@@ -1,0 +1,151 @@
+"""`CameraVideoTransformer`: a frozen diffusers `CogVideoXTransformer3DModel` + dual-branch camera control.
+
+The forward pass is the base model's own phases, calling the base's own modules (time embedding,
+patch embedding, blocks, output norms and projection), with the camera entering in two places:
+- LoRA branch: video tokens <- fuse(concat(video tokens, lora camera tokens)), fuse = [identity | zero],
+  before the main blocks, which carry the camera-LoRA (peft, lora_B = 0 at init);
+- control branch: copies of the first N blocks run on (video tokens + ctrl camera tokens); the
+  zero-initialised projection of copy i's output is added to main block i's video-token output.
+Every path starts at zero, so a fresh model computes exactly what the base computes. With
+`plucker=None` the camera-LoRA is switched off too and the model is the stock base model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from functools import partial
+
+import torch
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+from ..lora import add_camera_lora
+from .camera_encoder import CameraEncoder
+from .config import CameraControlConfig
+from .control_branch import ControlBranch
+
+
+@contextlib.contextmanager
+def _lora_scale(model: nn.Module, scale: float) -> Iterator[None]:
+    """diffusers' LoRA scaling (what `apply_lora_scale` does around the stock forward)."""
+    from diffusers.utils.peft_utils import scale_lora_layers, unscale_lora_layers
+
+    scale_lora_layers(model, scale)
+    try:
+        yield
+    finally:
+        unscale_lora_layers(model, scale)
+
+
+class CameraVideoTransformer(nn.Module):
+    def __init__(self, base, camera: CameraControlConfig):
+        super().__init__()
+        if base.config.patch_size_t is not None:
+            raise ValueError("only CogVideoX 1.0 transformers (patch_size_t None, e.g. 5B-I2V) are supported")
+        self.camera_config = camera
+        dim = base.config.num_attention_heads * base.config.attention_head_dim
+        p = base.config.patch_size
+        make_encoder = partial(CameraEncoder, dim, p, camera.encoder_channels, camera.encoder_layers)
+        # The control copy is taken before the LoRA is added, so the copies carry no LoRA layers.
+        self.control = ControlBranch.from_transformer(base, camera.num_control_blocks) \
+            if camera.num_control_blocks else None
+        self.ctrl_encoder = make_encoder() if camera.num_control_blocks else None
+        self.lora_encoder = self.fuse = None
+        if camera.lora_rank:
+            self.lora_encoder = make_encoder()
+            self.fuse = nn.Linear(2 * dim, dim)
+            with torch.no_grad():  # [identity | zero]: passes the video tokens through unchanged
+                self.fuse.weight.zero_()
+                self.fuse.weight[:, :dim] = torch.eye(dim)
+                self.fuse.bias.zero_()
+            add_camera_lora(base, camera.lora_rank, camera.lora_alpha, camera.lora_targets)
+        self.base = base
+        for name in ("control", "ctrl_encoder", "lora_encoder", "fuse"):
+            if getattr(self, name) is not None:
+                getattr(self, name).to(device=base.device, dtype=base.dtype)
+        self.gradient_checkpointing = False
+        self.freeze_base()
+
+    # ---- what trains --------------------------------------------------------------------------
+    def freeze_base(self) -> None:
+        """Trainable: camera encoders, control blocks + zero linears, fuse linear, LoRA. Frozen: the rest."""
+        self.requires_grad_(True)
+        for name, param in self.base.named_parameters():
+            param.requires_grad_("lora_" in name)
+
+    def camera_state_dict(self) -> dict[str, Tensor]:
+        """Only the camera parts (what a released camera checkpoint holds); keys as in `state_dict()`."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("base.") or "lora_" in k}
+
+    def enable_gradient_checkpointing(self) -> None:
+        self.gradient_checkpointing = True
+
+    @property
+    def config(self):  # the base's config: what pipelines and RoPE helpers read
+        return self.base.config
+
+    @property
+    def device(self) -> torch.device:
+        return self.base.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.base.dtype
+
+    # ---- forward ------------------------------------------------------------------------------
+    def _run(self, fn, *args):
+        if torch.is_grad_enabled() and self.gradient_checkpointing:
+            return checkpoint(fn, *args, use_reentrant=False)
+        return fn(*args)
+
+    def forward(self, hidden_states: Tensor, encoder_hidden_states: Tensor, timestep: Tensor | int,
+                plucker: Tensor | None = None, timestep_cond: Tensor | None = None, ofs: Tensor | None = None,
+                image_rotary_emb: tuple[Tensor, Tensor] | None = None, attention_kwargs: dict | None = None,
+                return_dict: bool = True):
+        """As `CogVideoXTransformer3DModel.forward`, plus the camera.
+
+        hidden_states (B, T, C_in, h, w) (noisy latents ++ image latents on channels for I2V);
+        encoder_hidden_states (B, L, text_dim); plucker (B, F = 4T - 3, 6, 8h, 8w) or None.
+        Returns the prediction (B, T, C_out, h, w).
+        """
+        from diffusers.models.modeling_outputs import Transformer2DModelOutput
+
+        base = self.base
+        attention_kwargs = dict(attention_kwargs or {})
+        lora_scale = attention_kwargs.pop("scale", 1.0) if plucker is not None else 0.0
+        batch_size, num_frames, _, height, width = hidden_states.shape
+
+        # 1. Time embedding (+ ofs for models that have it)
+        emb = base.time_embedding(base.time_proj(timestep).to(dtype=hidden_states.dtype), timestep_cond)
+        if base.ofs_embedding is not None:
+            emb = emb + base.ofs_embedding(base.ofs_proj(ofs).to(dtype=hidden_states.dtype))
+
+        # 2. Patch embedding; split text (B, L, D) and video (B, N, D) tokens
+        tokens = base.embedding_dropout(base.patch_embed(encoder_hidden_states, hidden_states))
+        text_len = encoder_hidden_states.shape[1]
+        text, video = tokens[:, :text_len], tokens[:, text_len:]
+
+        # 3. Camera branches: control residuals (one per control block) and the LoRA-branch fuse
+        residuals: list[Tensor] = []
+        if plucker is not None:
+            plucker = plucker.to(video.dtype)
+            if self.control is not None:
+                residuals = self.control(video + self.ctrl_encoder(plucker), text, emb, image_rotary_emb,
+                                         attention_kwargs, run=self._run)
+            if self.fuse is not None:
+                video = self.fuse(torch.cat([video, self.lora_encoder(plucker)], dim=-1))
+
+        # 4. Main blocks (frozen, carrying the camera-LoRA), control residual i added after block i
+        with _lora_scale(base, lora_scale):
+            for i, block in enumerate(base.transformer_blocks):
+                video, text = self._run(block, video, text, emb, image_rotary_emb, attention_kwargs)
+                if i < len(residuals):
+                    video = video + residuals[i]
+
+        # 5. Output norms and projection, then unpatchify as the base does (CogVideoX 1.0)
+        video = base.proj_out(base.norm_out(base.norm_final(video), temb=emb))
+        p = base.config.patch_size
+        out = video.reshape(batch_size, num_frames, height // p, width // p, -1, p, p)
+        out = out.permute(0, 1, 4, 2, 5, 3, 6).flatten(5, 6).flatten(3, 4)
+        return Transformer2DModelOutput(sample=out) if return_dict else (out,)
