@@ -1,0 +1,78 @@
+"""Reconstruction loss: MSE + lambda x VGG-19 perceptual (+ optional regularisers), SPEC.md section 3.
+
+Weights live in the config (configs/lalrm/config.yaml `loss:`), with the reasons there. The perceptual
+term follows GS-LRM / LVSM (Chen & Koltun's feature-L1 on VGG-19 with their per-layer weights). The VGG
+weights come from a local file; without one the loss refuses to be built unless `allow_random_weights`
+(tests) says so, because a random-VGG "perceptual" loss is noise that nobody should train against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from wonderland.errors import InputError
+from wonderland.metrics import psnr
+from wonderland.metrics.nets import FeatureNet, load_feature_net
+
+# Chen & Koltun (2017) layer weights, as used by GS-LRM / LVSM's perceptual loss.
+PERCEPTUAL_LAYERS = {"relu1_2": 1 / 2.6, "relu2_2": 1 / 4.8, "relu3_4": 1 / 3.7, "relu4_4": 1 / 5.6,
+                     "relu5_4": 10 / 1.5}
+
+
+@dataclass
+class LossConfig:
+    mse: float = 1.0
+    perceptual: float = 0.5
+    opacity: float = 0.0
+    depth: float = 0.0
+    vgg_weights: str | None = None
+    allow_random_weights: bool = False
+
+
+class ReconstructionLoss(nn.Module):
+    def __init__(self, cfg: LossConfig, vgg: FeatureNet | None):
+        super().__init__()
+        if cfg.perceptual > 0 and vgg is None:
+            raise ValueError("perceptual weight > 0 needs a VGG-19 feature net")
+        self.cfg = cfg
+        self.vgg = vgg
+
+    def perceptual(self, pred: Tensor, target: Tensor) -> Tensor:
+        """(N, 3, h, w) x 2 in [0, 1] -> scalar: weighted mean |features| difference over VGG-19 layers."""
+        fp, ft = self.vgg(pred, tuple(PERCEPTUAL_LAYERS)), self.vgg(target, tuple(PERCEPTUAL_LAYERS))
+        return sum(w * (fp[k] - ft[k]).abs().mean() for k, w in PERCEPTUAL_LAYERS.items())
+
+    def forward(self, rendered: Tensor, target: Tensor, opacities: Tensor, distance: Tensor) -> dict[str, Tensor]:
+        """rendered, target (B, V, 3, h, w); opacities (B, G); distance (B, F, Hg, Wg) -> terms + total."""
+        cfg, zero = self.cfg, rendered.new_zeros(())
+        mse = (rendered - target).pow(2).mean()
+        terms = {"mse": mse, "psnr": psnr(rendered.detach(), target).mean()}
+        terms["perceptual"] = self.perceptual(rendered.flatten(0, 1), target.flatten(0, 1)) \
+            if cfg.perceptual > 0 else zero
+        # Opacity: L1 pull towards transparency, so Gaussians nobody sees fade (Long-LRM's pruning prior).
+        terms["opacity"] = opacities.mean() if cfg.opacity > 0 else zero
+        # Depth: edge-agnostic smoothness of log ray distance across the Gaussian map (scale-free).
+        terms["depth"] = log_distance_tv(distance) if cfg.depth > 0 else zero
+        terms["loss"] = (cfg.mse * mse + cfg.perceptual * terms["perceptual"] + cfg.opacity * terms["opacity"]
+                         + cfg.depth * terms["depth"])
+        return terms
+
+
+def log_distance_tv(distance: Tensor) -> Tensor:
+    """(..., Hg, Wg) -> mean absolute neighbour difference of log distance (total variation)."""
+    d = distance.clamp_min(1e-6).log()
+    return (d[..., 1:, :] - d[..., :-1, :]).abs().mean() + (d[..., :, 1:] - d[..., :, :-1]).abs().mean()
+
+
+def build_loss(cfg: LossConfig, source: str = "config") -> ReconstructionLoss:
+    """Load the VGG-19 (strictly, from `cfg.vgg_weights`) when the perceptual term is on."""
+    vgg = None
+    if cfg.perceptual > 0:
+        if cfg.vgg_weights is None and not cfg.allow_random_weights:
+            raise InputError(source, "loss.vgg_weights", "perceptual loss needs the VGG-19 ImageNet weights "
+                             "file (torchvision vgg19-*.pth or .safetensors); set allow_random_weights only in tests")
+        vgg = load_feature_net("vgg19", cfg.vgg_weights, allow_random=cfg.allow_random_weights)
+    return ReconstructionLoss(cfg, vgg)
+
