@@ -37,8 +37,8 @@ def test_state_dict_keys_and_shapes_match_torchvision(arch):
     assert got == expected
 
 
-@pytest.mark.parametrize("arch", ["vgg16", "alexnet"])
-def test_torchvision_checkpoint_loads_strictly(arch, tmp_path, rng):
+def test_torchvision_checkpoint_loads_strictly(tmp_path, rng):
+    arch = "alexnet"  # the key layout of every arch is checked above; VGG-16 loads in the LPIPS tests
     state = torchvision_state(arch, rng)
     pth, st = tmp_path / "trunk.pth", tmp_path / "trunk.safetensors"
     torch.save(state, pth)
