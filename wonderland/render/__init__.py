@@ -1,0 +1,5 @@
+"""Differentiable rendering of 3D Gaussians: a pure-PyTorch reference renderer and a gsplat backend."""
+
+from .api import RenderOutput, render, render_batch
+
+__all__ = ["RenderOutput", "render", "render_batch"]
