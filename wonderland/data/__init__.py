@@ -11,8 +11,14 @@ from pathlib import Path
 from wonderland.errors import InputError
 
 from .datasets import ReconstructionDataset, SkipCounter, VideoClipDataset
-from .sampling import EvalEntry, EvalIndex, TooFewFramesError, read_pixelsplat_index, sample_clip, \
-    sample_supervision_views
+from .sampling import (
+    EvalEntry,
+    EvalIndex,
+    TooFewFramesError,
+    read_pixelsplat_index,
+    sample_clip,
+    sample_supervision_views,
+)
 from .scene import SKIP_REASONS, CorruptSampleError, Scene, SceneCollection, check_cameras
 
 KINDS = ("re10k", "acid", "re10k_torch", "acid_torch", "dl3dv", "colmap", "tanks")

@@ -171,10 +171,6 @@ class World:
     sky_horizon: tuple[float, float, float]
     sky_zenith: tuple[float, float, float]
 
-    def clearance(self, x: Float[Tensor, "n 3"]) -> Float[Tensor, "n"]:
-        """Distance from each point to the nearest surface (cameras must keep away from them)."""
-        return torch.stack([p.distance(x) for p in self.primitives]).amin(0)
-
 
 def _in_view(cameras: Cameras, center: Tensor, radius: float) -> Tensor:
     """(f,) bool: can any pixel ray of camera i hit the sphere (center, radius)? Conservative: the frustum

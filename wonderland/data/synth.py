@@ -21,7 +21,7 @@ from wonderland.geometry import Cameras, K_from_fov
 from wonderland.io import write_json
 
 from .raycast import Box, World, render
-from .synth_paths import FAMILIES, Path as CameraPath, make_path
+from .synth_paths import FAMILIES, CameraPath, make_path
 from .synth_world import furnish, make_open, make_room, random_texture
 
 FORMATS = ("re10k", "dl3dv")
@@ -123,7 +123,8 @@ def write_synthetic_dataset(out: str | os.PathLike, num_scenes: int, num_frames:
     if workers <= 1:
         keys = [_write_one(j) for j in jobs]
     else:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=torch.set_num_threads, initargs=(1,)) as pool:
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(workers, initializer=torch.set_num_threads, initargs=(1,)) as pool:
             keys = pool.map(_write_one, jobs, chunksize=1)
     write_json(out / "wonderland-synth.json", {"generator": "wonderland-synth", "format": format, "seed": seed,
                                                "num_scenes": num_scenes, "num_frames": num_frames,

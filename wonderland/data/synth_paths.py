@@ -19,7 +19,7 @@ UP = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
 
 
 @dataclass
-class Path:
+class CameraPath:
     family: str
     eyes: Tensor  # (F, 3) camera centres
     targets: Tensor  # (F, 3) look-at points
@@ -34,7 +34,7 @@ def _heading(yaw: np.ndarray, pitch: np.ndarray) -> np.ndarray:
 
 
 def make_path(rng: np.random.Generator, family: str, num_frames: int, center: np.ndarray, speed: float = 1.0
-              ) -> Path:
+              ) -> CameraPath:
     """A path of `num_frames` around the floor point `center` (x, z); the caller checks it fits its world.
     `speed` < 1 slows it below the 0.5-2 units per 49 frames (for long videos in small rooms)."""
     t = np.linspace(0.0, 1.0, num_frames)
@@ -49,12 +49,12 @@ def make_path(rng: np.random.Generator, family: str, num_frames: int, center: np
         sway = rng.uniform(0.02, 0.12) * np.sin(2 * math.pi * rng.uniform(0.5, 1.5) * t + rng.uniform(0, 6))
         eyes = base + (t[:, None] - 0.5) * length * heading + sway[:, None] * side
         yaw = yaw0 + rng.uniform(0.05, 0.25) * np.sin(2 * math.pi * rng.uniform(0.3, 1.0) * t + rng.uniform(0, 6))
-        return Path(family, *_as_torch(eyes, eyes + _heading(yaw, pitch)))
+        return CameraPath(family, *_as_torch(eyes, eyes + _heading(yaw, pitch)))
     if family == "pan":  # turn by 30-80 degrees while drifting sideways
         sweep = rng.uniform(0.5, 1.4) * rng.choice([-1, 1])
         drift = _heading(np.array(yaw0 + math.pi / 2), np.array(0.0))
         eyes = base + (t[:, None] - 0.5) * length * drift
-        return Path(family, *_as_torch(eyes, eyes + _heading(yaw0 + sweep * (t - 0.5), pitch)))
+        return CameraPath(family, *_as_torch(eyes, eyes + _heading(yaw0 + sweep * (t - 0.5), pitch)))
     if family == "orbit":  # around a focus point, looking at it
         radius = rng.uniform(1.3, 2.5)
         arc = length / radius * rng.choice([-1, 1])
@@ -63,7 +63,7 @@ def make_path(rng: np.random.Generator, family: str, num_frames: int, center: np
         eyes = np.stack([focus[0] + radius * np.sin(angle), np.full_like(t, height),
                          focus[2] + radius * np.cos(angle)], -1)
         eyes_t, focus_t = _as_torch(eyes, focus)
-        return Path(family, eyes_t, focus_t.expand_as(eyes_t), focus_t)
+        return CameraPath(family, eyes_t, focus_t.expand_as(eyes_t), focus_t)
     raise ValueError(f"unknown path family {family!r}; expected one of {FAMILIES}")
 
 
