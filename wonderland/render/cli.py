@@ -63,10 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--height", type=int, default=None, help="output height (default: the trajectory's, 480)")
     p.add_argument("--width", type=int, default=None, help="output width (default: the trajectory's, 720)")
     p.add_argument("--fov", type=float, default=50.0, help="preset vertical field of view in degrees")
-    for name in PRESET_PARAMS:
-        p.add_argument(f"--{name}", type=float, default=None, help=f"preset parameter '{name}'")
+    for name in PRESET_PARAMS:  # the preset's 'depth' is --preset-depth: --depth asks for a depth video
+        p.add_argument(f"--preset-{name}" if name == "depth" else f"--{name}", dest=f"preset_{name}", type=float,
+                       default=None, help=f"preset parameter '{name}'")
     p.add_argument("--out", required=True, help="output .mp4")
-    p.add_argument("--depth", action="store_true", help="also write <out>_depth.mp4")
+    p.add_argument("--depth", dest="depth_video", action="store_true", help="also write <out>_depth.mp4")
     p.add_argument("--fps", type=float, default=8.0)
     p.add_argument("--background", type=float, nargs=3, default=(0.0, 0.0, 0.0), metavar=("R", "G", "B"))
     p.add_argument("--backend", choices=("auto", "reference", "gsplat"), default="auto")
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cameras_from_args(args: argparse.Namespace) -> Cameras:
     if args.preset is not None:
-        params = {k: getattr(args, k) for k in PRESET_PARAMS if getattr(args, k) is not None}
+        params = {k: getattr(args, f"preset_{k}") for k in PRESET_PARAMS if getattr(args, f"preset_{k}") is not None}
         return make_preset(args.preset, args.frames or 49, args.height or 480, args.width or 720, args.fov, **params)
     cams = load_trajectory(args.trajectory, args.frames, args.height, args.width)
     if (args.height or cams.height, args.width or cams.width) != (cams.height, cams.width):
@@ -83,12 +84,13 @@ def cameras_from_args(args: argparse.Namespace) -> Cameras:
     return cams
 
 
-def render_video(scene: Gaussians, cameras: Cameras, background: Tensor, backend: str = "auto"
+def render_video(scene: Gaussians, cameras: Cameras, background: Tensor, backend: str = "auto",
+                 progress: bool = True
                  ) -> tuple[Float[Tensor, "f 3 h w"], Float[Tensor, "f 1 h w"], Float[Tensor, "f 1 h w"]]:
     """Render frame by frame (bounded memory) with a progress bar -> rgb, alpha, depth on CPU."""
     rgb, alpha, depth = [], [], []
     with torch.no_grad():
-        for f in tqdm(range(len(cameras)), desc="rendering", unit="frame"):
+        for f in tqdm(range(len(cameras)), desc="rendering", unit="frame", disable=not progress):
             out = render(scene, cameras[f:f + 1], background, backend)
             rgb.append(out.rgb.cpu())
             alpha.append(out.alpha.cpu())
@@ -108,12 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         rgb, alpha, depth = render_video(scene.to(device), cameras, torch.tensor(args.background, device=device),
                                          args.backend)
         write_video(out, rgb, fps=args.fps)
-        if args.depth:
+        if args.depth_video:
             write_video(out.with_name(f"{out.stem}_depth.mp4"), colorize_depth(depth, alpha), fps=args.fps)
     except (InputError, OSError) as e:
         print(f"wonderland-render: error: {e}", file=sys.stderr)
         return 2
-    print(f"wrote {out}" + (f" and {out.with_name(f'{out.stem}_depth.mp4')}" if args.depth else ""))
+    print(f"wrote {out}" + (f" and {out.with_name(f'{out.stem}_depth.mp4')}" if args.depth_video else ""))
     return 0
 
 
