@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from tests.data.conftest import write_png
-from wonderland.data import CorruptSampleError, open_scenes
+from wonderland.data import open_scenes
+from wonderland.errors import InputError
 from wonderland.geometry import Cameras, look_at
 
 H, W = 40, 60
@@ -53,10 +54,8 @@ def test_pycolmap_model_reads_back(tmp_path):
         np.testing.assert_allclose(uv[i, 0].numpy(), np.asarray(expect).reshape(-1)[:2], atol=1e-9)
 
 
-def test_unreadable_model_is_a_scene_error(tmp_path):
+def test_unreadable_model_is_an_error(tmp_path):
     (tmp_path / "s" / "sparse" / "0").mkdir(parents=True)
     (tmp_path / "s" / "sparse" / "0" / "cameras.bin").write_bytes(b"garbage")
-    scenes = open_scenes("colmap", tmp_path)
-    with pytest.raises(CorruptSampleError) as e:
-        scenes[0]
-    assert e.value.reason == "unreadable"
+    with pytest.raises(InputError, match="none of the 1 colmap scenes is readable.*unreadable"):
+        open_scenes("colmap", tmp_path)

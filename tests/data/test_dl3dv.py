@@ -61,13 +61,17 @@ def test_hand_fixture_cameras_match_the_opengl_math(tmp_path, per_frame):
 
 def test_missing_image_folder_is_a_skippable_scene_error(tmp_path):
     from wonderland.data import CorruptSampleError
+    from wonderland.errors import InputError
 
     _write_fixture(tmp_path / "s")
     (tmp_path / "s" / "images_4").rename(tmp_path / "s" / "elsewhere")
-    scenes = open_scenes("dl3dv", tmp_path)
+    with pytest.raises(InputError, match="none of the 1 dl3dv scenes is readable"):
+        open_scenes("dl3dv", tmp_path)
+    _write_fixture(tmp_path / "t")
+    scenes = open_scenes("dl3dv", tmp_path)  # one readable scene is enough to start
     with pytest.raises(CorruptSampleError) as e:
         scenes[0]
-    assert e.value.reason == "missing_frame"
+    assert e.value.reason == "missing_frame" and scenes[1].num_frames == 2
 
 
 def test_same_synthetic_scene_reads_back_identically_from_both_layouts(tmp_path):

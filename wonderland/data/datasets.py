@@ -112,7 +112,7 @@ class ReconstructionDataset(VideoClipDataset):
     (h, w), sup_is_seen (V,) bool, sup_indices (V,). (h, w) defaults to the clip's (H, W).
     View choice and its fallbacks for short videos: `sample_supervision_views`."""
 
-    def __init__(self, scenes: Sequence[Scene], num_frames: int = 49, height: int = 240, width: int = 360,
+    def __init__(self, scenes: Sequence[Scene], num_frames: int = 49, height: int = 480, width: int = 720,
                  strides: Sequence[int] = (3, 4, 5), num_seen: int = 24, num_unseen: int = 24,
                  sup_height: int | None = None, sup_width: int | None = None, seed: int = 0, max_attempts: int = 100):
         super().__init__(scenes, num_frames, height, width, strides, seed, max_attempts)

@@ -118,13 +118,26 @@ class Scene(ABC):
 class SceneCollection(Sequence):
     """Scenes of one dataset root: `keys` listed at construction, each `Scene` built on access.
 
-    `build(i)` may raise `CorruptSampleError` (an unreadable camera file); datasets skip such scenes.
+    `build(i)` may raise `CorruptSampleError` (an unreadable camera file); datasets skip such scenes. A root
+    where no scene is readable is an `InputError` at construction.
     """
 
     def __init__(self, root: str | Path, keys: Sequence[str], build: Callable[[int], Scene], kind: str):
         if not keys:
             raise InputError(root, None, f"no readable {kind} scenes found")
         self.root, self.keys, self._build, self.kind = Path(root), list(keys), build, kind
+        self._probe()
+
+    def _probe(self) -> None:
+        """Fail at start-up, not mid-training, when no scene at all can be read (usually one scene is tried)."""
+        first = None
+        for i in range(len(self)):
+            try:
+                self._build(i)
+                return
+            except CorruptSampleError as e:
+                first = first or e
+        raise InputError(self.root, None, f"none of the {len(self)} {self.kind} scenes is readable ({first})")
 
     def __len__(self) -> int:
         return len(self.keys)
