@@ -73,7 +73,8 @@ def _break_scenes(root):
     copy("bad_missing", lines)
     (root / "bad_missing" / f"{stamps[5]}.png").unlink()
     copy("bad_corrupt", lines)
-    (root / "bad_corrupt" / f"{stamps[5]}.png").write_bytes(b"\x89PNG not really")
+    png = root / "bad_corrupt" / f"{stamps[5]}.png"
+    png.write_bytes(png.read_bytes()[:200])  # truncated mid-stream
     nan = lines[3].split()
     nan[10] = "nan"
     copy("bad_nan", lines[:3] + [" ".join(nan)] + lines[4:])

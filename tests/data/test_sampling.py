@@ -86,6 +86,15 @@ def test_eval_index_round_trip_and_seeding(tmp_path):
         EvalIndex.load(tmp_path / "bad.json")
 
 
+def test_eval_index_from_a_collection(synth_re10k):
+    from wonderland.data import open_scenes
+
+    scenes = open_scenes("re10k", synth_re10k)
+    index = EvalIndex.from_scenes(scenes, 3, num_frames=10, strides=(2,), seed=0)
+    assert len(index.entries) == 3 and all(e.stride == 2 and e.indices[-1] < 20 for e in index.entries)
+    assert index.entries == EvalIndex.build({k: 20 for k in scenes.keys}, 3, 10, (2,), seed=0).entries
+
+
 def test_pixelsplat_index_read_unchanged(tmp_path):
     raw = {"5aca87f95a9412c6": {"context": [58, 133], "target": [111, 60, 92]}, "0a3b5fb184936a83": None}
     (tmp_path / "evaluation_index_re10k.json").write_text(json.dumps(raw))

@@ -61,6 +61,22 @@ class EvalIndex:
                 break
         return cls(entries, seed)
 
+    @classmethod
+    def from_scenes(cls, scenes: Sequence, count: int, num_frames: int = 49, strides: Sequence[int] = (1,),
+                    seed: int = 0) -> EvalIndex:
+        """`build` over the scenes of a collection that can be read and have valid cameras."""
+        from .scene import CorruptSampleError, check_cameras
+
+        lengths = {}
+        for i in range(len(scenes)):
+            try:
+                scene = scenes[i]
+                check_cameras(scene.key, scene.cameras)
+            except CorruptSampleError:
+                continue
+            lengths[scene.key] = scene.num_frames
+        return cls.build(lengths, count, num_frames, strides, seed)
+
     def save(self, path: str | Path) -> None:
         write_json(path, {"format": FORMAT, "version": VERSION, "seed": self.seed, "metadata": self.metadata,
                           "entries": [asdict(e) for e in self.entries]})

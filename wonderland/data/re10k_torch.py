@@ -42,7 +42,7 @@ def _decode_jpeg(data: Tensor, key: str, index: int) -> Tensor:
     try:
         with Image.open(io.BytesIO(data.numpy().tobytes())) as im:
             arr = np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as e:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise CorruptSampleError(key, "corrupt_frame", f"frame {index}: {e}") from None
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)  # (3, H, W) uint8
 

@@ -44,7 +44,7 @@ def read_image(path: Path, key: str) -> Tensor:
             arr = np.asarray(im.convert("RGB"))
     except FileNotFoundError:
         raise CorruptSampleError(key, "missing_frame", f"{path} not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as e:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:  # PIL raises all of these
         raise CorruptSampleError(key, "corrupt_frame", f"{path}: {e}") from None
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)
 
@@ -58,7 +58,7 @@ def image_size(path: Path, key: str) -> tuple[int, int]:
             return im.height, im.width
     except FileNotFoundError:
         raise CorruptSampleError(key, "missing_frame", f"{path} not found") from None
-    except (UnidentifiedImageError, OSError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise CorruptSampleError(key, "corrupt_frame", f"{path}: {e}") from None
 
 
