@@ -76,6 +76,7 @@ class VideoClipDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         skipped = torch.zeros(len(SKIP_REASONS), dtype=torch.long)
+        last = None
         for attempt in range(self.max_attempts):
             rng = random.Random(f"{self.seed}/{self.epoch}/{index}/{attempt}")
             pick = index if attempt == 0 else rng.randrange(len(self.scenes))
@@ -83,10 +84,12 @@ class VideoClipDataset(Dataset):
                 scene = self.scenes[pick]
                 return self.make_item(scene, rng) | {"skipped": skipped}
             except CorruptSampleError as e:
+                last = e
                 log.warning("skipping sample: %s", e)
                 self.skipped[e.reason] += 1
                 skipped[SKIP_REASONS.index(e.reason)] += 1
-        raise RuntimeError(f"{self.max_attempts} scenes in a row could not give a sample; is the dataset broken?")
+        raise RuntimeError(f"{self.max_attempts} scenes in a row could not give a sample (the last: {last}); "
+                           "is the dataset broken, or are num_frames / strides too long for its videos?")
 
     def make_item(self, scene: Scene, rng: random.Random) -> dict:
         return self._clip_item(scene, rng)[0]
