@@ -106,7 +106,8 @@ def test_every_corruption_is_skipped_and_counted(synth_re10k, tmp_path, caplog):
     assert counter.counts == ds.skipped  # the per-item counts and the dataset's own agree
     assert counter.total == len([r for r in caplog.records if r.levelno == logging.WARNING])  # one line each
     assert counter.summary().startswith(f"skipped {counter.total} samples (missing_frame")
-    too_long = VideoClipDataset(open_scenes("re10k", synth_re10k), num_frames=20, height=16, width=16, strides=(3,), max_attempts=5)
+    too_long = VideoClipDataset(open_scenes("re10k", synth_re10k), num_frames=20, height=16, width=16, strides=(3,),
+                                max_attempts=5)
     with pytest.raises(RuntimeError, match="5 scenes in a row.*too_few_frames"):
         too_long[0]
 
