@@ -1,0 +1,1 @@
+"""Product command lines (`wonderland-generate`)."""

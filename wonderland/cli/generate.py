@@ -1,0 +1,182 @@
+"""`wonderland-generate IMAGE... --trajectory FILE | --preset NAME`: images -> 3D Gaussian scenes.
+
+Every input is checked (images readable, trajectories valid, model directory complete, output
+writable) before any model is loaded; a bad input is a one-line error with exit status 2. With
+several inputs, the models are loaded once, one failing input is reported and the rest go on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from ..trajectories.cli import add_preset_arguments, preset_from_args
+
+PROG = "wonderland-generate"
+
+
+@dataclass
+class Job:
+    image: Path
+    trajectory: Path | None
+    out: Path
+
+
+def default_model_dir() -> Path:
+    """The bundled default model family (see models/README.md)."""
+    return Path(__file__).resolve().parents[2] / "models" / "wonderland-demo"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("images", nargs="*", type=Path, help="input image(s)")
+    src = p.add_argument_group("camera path (one of)")
+    src.add_argument("--trajectory", type=Path, help="trajectory file (project JSON, RE10K .txt, transforms.json)")
+    src.add_argument("--preset", help="named preset (orbit, spiral, dolly_in, ...) with the preset options below")
+    p.add_argument("--list", type=Path, help="text file of 'image [trajectory]' lines, processed in one run")
+    add_preset_arguments(p)
+    p.add_argument("--prompt", default=None, help="text prompt (default: the model family's)")
+    p.add_argument("--model", type=Path, default=None, help="model directory with wonderland.json "
+                   "(default: the bundled demo family)")
+    p.add_argument("--out", type=Path, default=None, help="output directory (default outputs/<image-stem>/)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
+    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="auto")
+    p.add_argument("--offload", choices=("none", "model", "sequential"), default="none")
+    p.add_argument("--poses", choices=("trajectory", "colmap"), default="trajectory",
+                   help="reconstruct with the conditioning poses, or re-estimate them with COLMAP")
+    p.add_argument("--render-trajectory", type=Path, default=None, help="camera path of flythrough.mp4")
+    p.add_argument("--min-opacity", type=float, default=0.0, help="drop Gaussians below this opacity on export")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def collect_jobs(args: argparse.Namespace) -> list[Job]:
+    pairs: list[tuple[Path, Path | None]] = [(im, args.trajectory) for im in args.images]
+    if args.list is not None:
+        if not args.list.is_file():
+            raise InputError(args.list, None, "list file not found")
+        for n, line in enumerate(args.list.read_text().splitlines(), 1):
+            parts = line.split("#")[0].split()
+            if not parts:
+                continue
+            if len(parts) > 2:
+                raise InputError(args.list, f"line {n}", "expected 'image [trajectory]'")
+            base = args.list.parent
+            pairs.append((base / parts[0], base / parts[1] if len(parts) > 1 else args.trajectory))
+    if not pairs:
+        raise InputError(None, "images", "no input image given")
+    if args.trajectory is not None and args.preset is not None:
+        raise InputError(None, "trajectory", "give --trajectory or --preset, not both")
+    many = len(pairs) > 1
+    jobs = []
+    for image, traj in pairs:
+        if traj is None and args.preset is None:
+            raise InputError(image, "trajectory", "no camera path: give --trajectory FILE or --preset NAME")
+        out = (args.out / image.stem if many else args.out) if args.out else Path("outputs") / image.stem
+        jobs.append(Job(image, traj, out))
+    return jobs
+
+
+def check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".wonderland-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise InputError(out, None, f"output directory cannot be written ({e.strerror or e})") from None
+
+
+def resolve_device_dtype(device: str, dtype: str):
+    import torch
+
+    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                       ("cpu" if device == "auto" else device))
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(None, "device", "CUDA requested but no CUDA device is available")
+    if dtype == "auto":
+        return dev, torch.bfloat16 if dev.type == "cuda" else torch.float32
+    return dev, getattr(torch, dtype)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")
+    warnings.formatwarning = lambda msg, cat, *a, **k: f"{PROG}: warning: {msg}\n"
+
+    def fail(e: Exception) -> int:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+
+    # 1. Check everything that can be checked before loading a model.
+    from ..images import load_image
+    from ..pipeline.manifest import read_manifest
+    from ..trajectories import load_trajectory
+
+    try:
+        jobs = collect_jobs(args)
+        model_dir = args.model or default_model_dir()
+        manifest = read_manifest(model_dir)
+        device, dtype = resolve_device_dtype(args.device, args.dtype)
+        render_cams = load_trajectory(args.render_trajectory) if args.render_trajectory else None
+        preset = preset_from_args(args.preset, args) if args.preset else None
+    except InputError as e:
+        return fail(e)
+    ready, failed = [], []
+    for job in jobs:
+        try:
+            image = load_image(job.image)
+            traj = preset if job.trajectory is None else load_trajectory(job.trajectory)
+            check_writable(job.out)
+            ready.append((job, image, traj))
+        except InputError as e:
+            print(f"{PROG}: error: {e}", file=sys.stderr)
+            failed.append(job)
+    if not ready:
+        return 2
+
+    # 2. Load the models once, run every input.
+    from ..pipeline import WonderlandPipeline
+    from ..pipeline.outputs import write_outputs
+
+    pipe = WonderlandPipeline.from_pretrained(manifest.root, device=device, dtype=dtype, offload=args.offload)
+    pipe.set_progress_bar(not args.quiet)
+    for job, image, traj in ready:
+        t0 = time.perf_counter()
+        try:
+            pipe.stats = {k: v for k, v in pipe.stats.items() if k == "load"}
+            result = pipe(image, traj, prompt=args.prompt, seed=args.seed, num_inference_steps=args.steps,
+                          guidance_scale=args.guidance, poses=args.poses)
+            render = None
+            if render_cams is not None:
+                render = render_cams.center_crop_resize(manifest.height, manifest.width)
+            settings = {"image": str(job.image), "trajectory": str(job.trajectory or f"preset:{args.preset}"),
+                        "model": str(manifest.root), "seed": args.seed, "steps": args.steps,
+                        "guidance": args.guidance, "prompt": args.prompt, "device": str(device),
+                        "dtype": str(dtype).removeprefix("torch."), "offload": args.offload, "poses": args.poses}
+            write_outputs(result, job.out, settings, fps=manifest.fps, render_cameras=render,
+                          min_opacity=args.min_opacity, progress=not args.quiet)
+        except InputError as e:
+            print(f"{PROG}: error: {e}", file=sys.stderr)
+            failed.append(job)
+            continue
+        if not args.quiet:
+            print(f"{job.image} -> {job.out}/ ({time.perf_counter() - t0:.1f} s)")
+    if failed:
+        print(f"{PROG}: {len(failed)} of {len(jobs)} input(s) failed: {', '.join(str(j.image) for j in failed)}",
+              file=sys.stderr)
+        return 2 if len(failed) == len(jobs) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

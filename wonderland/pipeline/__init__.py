@@ -1,0 +1,7 @@
+"""The product: image + trajectory -> 3D scene. Joins `camera_video` and `lalrm` (only here and in the CLI)."""
+
+from .manifest import MANIFEST, Manifest, read_manifest
+from .pipeline import StageStats, VideoResult, WonderlandPipeline, WonderlandResult
+
+__all__ = ["MANIFEST", "Manifest", "StageStats", "VideoResult", "WonderlandPipeline", "WonderlandResult",
+           "read_manifest"]

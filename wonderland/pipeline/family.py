@@ -1,0 +1,50 @@
+"""Write a model family directory that `WonderlandPipeline.from_pretrained` reads.
+
+    <dir>/wonderland.json                     the manifest (see manifest.py)
+    <dir>/base/{transformer,vae,scheduler}/   diffusers layout of the (stock) CogVideoX base
+    <dir>/camera/                             camera-control weights only
+    <dir>/lalrm/                              LaLRM (save_pretrained, safetensors)
+    <dir>/prompt_embeds.safetensors           optional, for families without a T5 text encoder
+
+Used by the demo-model recipe and by tests that build a tiny family in code, so the real loading
+path (`from_pretrained` on local directories) is what runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..io import atomic_path, write_json
+from .manifest import FORMAT, MANIFEST
+
+
+def save_family(out: str | Path, stock_transformer, camera_model, vae, scheduler, lalrm, height: int, width: int,
+                num_frames: int = 49, name: str = "wonderland", prompt_embeds: torch.Tensor | None = None,
+                negative_prompt_embeds: torch.Tensor | None = None, defaults: dict | None = None,
+                fps: float = 8.0) -> Path:
+    """stock_transformer: the frozen base (a diffusers `CogVideoXTransformer3DModel` without LoRA);
+    camera_model: the `CameraVideoTransformer` whose camera parts are saved."""
+    from safetensors.torch import save_file
+
+    from camera_video.models import save_camera_weights
+
+    out = Path(out)
+    stock_transformer.save_pretrained(out / "base" / "transformer")
+    vae.save_pretrained(out / "base" / "vae")
+    scheduler.save_pretrained(out / "base" / "scheduler")
+    save_camera_weights(camera_model, out / "camera")
+    lalrm.save_pretrained(out / "lalrm")
+    manifest = {"format": FORMAT, "version": 1, "name": name, "base": "base", "camera": "camera",
+                "lalrm": "lalrm", "vae": None, "prompt_embeds": None, "height": height, "width": width,
+                "num_frames": num_frames, "fps": fps, "defaults": defaults or {}}
+    if prompt_embeds is not None:
+        tensors = {"prompt_embeds": prompt_embeds.contiguous()}
+        if negative_prompt_embeds is not None:
+            tensors["negative_prompt_embeds"] = negative_prompt_embeds.contiguous()
+        with atomic_path(out / "prompt_embeds.safetensors") as tmp:
+            save_file(tensors, str(tmp))
+        manifest["prompt_embeds"] = "prompt_embeds.safetensors"
+    write_json(out / MANIFEST, manifest)
+    return out

@@ -1,0 +1,98 @@
+"""The model-family manifest: `<model_dir>/wonderland.json` says which weights make up a Wonderland model.
+
+    {"format": "wonderland.model", "version": 1, "name": "wonderland-5b",
+     "base": "/models/CogVideoX-5b-I2V",   # diffusers layout: transformer/ vae/ scheduler/ [text_encoder/ tokenizer/]
+     "camera": "camera",                   # camera-control weights (camera_video.save_camera_weights)
+     "lalrm": "lalrm",                     # LaLRM (save_pretrained)
+     "vae": null,                          # optional: a VAE folder other than <base>/vae
+     "prompt_embeds": null,                # optional safetensors {"prompt_embeds", "negative_prompt_embeds"}
+                                           #   for families without a T5 text encoder
+     "height": 480, "width": 720, "num_frames": 49, "fps": 8,
+     "defaults": {"num_inference_steps": 50, "guidance_scale": 6.0, "prompt": ""}}
+
+Relative paths are relative to the model directory. `read_manifest` checks every path and the files
+each loader needs before anything is loaded, so a broken model directory is a one-line error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..latents import latent_shape
+
+MANIFEST = "wonderland.json"
+FORMAT = "wonderland.model"
+
+
+@dataclass
+class Manifest:
+    root: Path
+    name: str
+    base: Path
+    camera: Path
+    lalrm: Path
+    vae: Path
+    prompt_embeds: Path | None
+    height: int
+    width: int
+    num_frames: int
+    fps: float = 8.0
+    defaults: dict = field(default_factory=dict)
+
+    @property
+    def has_text_encoder(self) -> bool:
+        return (self.base / "text_encoder").is_dir() and (self.base / "tokenizer").is_dir()
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "base": str(self.base), "camera": str(self.camera), "lalrm": str(self.lalrm),
+                "vae": str(self.vae), "height": self.height, "width": self.width, "num_frames": self.num_frames}
+
+
+def _need(path: Path, manifest: Path, fieldname: str, *files: str) -> None:
+    if not path.exists():
+        raise InputError(manifest, fieldname, f"{path} does not exist")
+    for f in files:
+        if not any(path.glob(f)):
+            raise InputError(manifest, fieldname, f"{path} has no {f}")
+
+
+def read_manifest(model_dir: str | Path) -> Manifest:
+    root = Path(model_dir)
+    path = root / MANIFEST
+    if not path.is_file():
+        raise InputError(root, None, f"not a Wonderland model directory (no {MANIFEST})")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise InputError(path, None, f"malformed JSON ({e})") from None
+    if data.get("format") != FORMAT or data.get("version") != 1:
+        raise InputError(path, "format", f"expected format '{FORMAT}' version 1")
+    for key in ("base", "camera", "lalrm", "height", "width", "num_frames"):
+        if key not in data:
+            raise InputError(path, key, "missing")
+
+    def resolve(key: str) -> Path:
+        p = Path(data[key])
+        return p if p.is_absolute() else root / p
+
+    base, camera, lalrm = resolve("base"), resolve("camera"), resolve("lalrm")
+    vae = resolve("vae") if data.get("vae") else base / "vae"
+    _need(base / "transformer", path, "base", "config.json", "*.safetensors*")
+    _need(base / "scheduler", path, "base", "scheduler_config.json")
+    _need(vae, path, "vae", "config.json", "*.safetensors*")
+    _need(camera, path, "camera", "*.json", "*.safetensors")
+    _need(lalrm, path, "lalrm", "config.json", "*.safetensors")
+    embeds = resolve("prompt_embeds") if data.get("prompt_embeds") else None
+    if embeds is not None and not embeds.is_file():
+        raise InputError(path, "prompt_embeds", f"{embeds} does not exist")
+    try:
+        latent_shape(int(data["num_frames"]), int(data["height"]), int(data["width"]))
+    except ValueError as e:
+        raise InputError(path, "num_frames", str(e)) from None
+    return Manifest(root=root, name=str(data.get("name", root.name)), base=base, camera=camera, lalrm=lalrm,
+                    vae=vae, prompt_embeds=embeds, height=int(data["height"]), width=int(data["width"]),
+                    num_frames=int(data["num_frames"]), fps=float(data.get("fps", 8)),
+                    defaults=dict(data.get("defaults", {})))

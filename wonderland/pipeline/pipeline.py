@@ -1,0 +1,222 @@
+"""`WonderlandPipeline`: one image + a camera trajectory -> video latents -> 3D Gaussians.
+
+The only module (with `wonderland.cli`) that imports both subsystems. Stages can run alone:
+`generate_video` (camera-guided CogVideoX), `reconstruct` (LaLRM on any latents + cameras), and
+`__call__` runs both. Cameras go in and come out in the trajectory's own units: the models see
+poses relative to frame 0 and scale-normalised, and the `PoseNormalization` maps results back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from ..errors import InputError
+from ..gaussians import Gaussians
+from ..geometry import Cameras, PoseNormalization, normalize_cameras
+from ..images import PreparedImage, fit_image
+from ..trajectories import resample
+from .manifest import Manifest, read_manifest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageStats:
+    seconds: float
+    peak_memory_mb: float  # CUDA: max allocated on the device; CPU: process peak RSS so far
+
+
+@dataclass
+class VideoResult:
+    frames: Tensor  # (F, 3, H, W) in [0, 1]
+    latents: Tensor  # (16, T, H/8, W/8), scaled (the LaLRM's input)
+    cameras: Cameras  # (F,) in the trajectory's units, at the model resolution
+    normalization: PoseNormalization  # trajectory units <-> the normalised frame the models saw
+    image: PreparedImage
+
+
+@dataclass
+class WonderlandResult:
+    gaussians: Gaussians  # (G,) in the trajectory's units
+    frames: Tensor  # (F, 3, H, W) generated video
+    latents: Tensor  # (16, T, h, w)
+    cameras: Cameras  # (F,) the cameras the Gaussians were reconstructed with, trajectory units
+    normalization: PoseNormalization
+    image: PreparedImage
+    pose_source: str  # "trajectory" or "colmap"
+    stats: dict[str, StageStats] = field(default_factory=dict)
+
+
+class _Stage:
+    """Times a stage and records its peak memory."""
+
+    def __init__(self, stats: dict, name: str, device: torch.device):
+        self.stats, self.name, self.device = stats, name, device
+
+    def __enter__(self):
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            return
+        if self.device.type == "cuda":
+            peak = torch.cuda.max_memory_allocated(self.device) / 2**20
+        else:
+            import resource
+
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.stats[self.name] = StageStats(time.perf_counter() - self.t0, peak)
+
+
+class WonderlandPipeline:
+    def __init__(self, video_pipe, lalrm, manifest: Manifest, prompt_embeds: dict[str, Tensor] | None = None):
+        self.video_pipe, self.lalrm, self.manifest = video_pipe, lalrm, manifest
+        self.prompt_embeds = prompt_embeds
+        self.stats: dict[str, StageStats] = {}
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.lalrm.parameters()).device
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | Path, device: str | torch.device = "cpu",
+                        dtype: torch.dtype = torch.float32, offload: str = "none") -> WonderlandPipeline:
+        """Load a model family described by `<model_dir>/wonderland.json` (see `manifest.py`)."""
+        import diffusers
+        from safetensors.torch import load_file
+
+        from camera_video.models import build_camera_transformer, load_camera_weights, read_camera_config
+        from camera_video.pipeline import CameraVideoPipeline
+        from lalrm.model import LaLRM
+
+        from ..vae import load_vae
+
+        manifest = read_manifest(model_dir)
+        device = torch.device(device)
+        stats: dict[str, StageStats] = {}
+        with _Stage(stats, "load", device):
+            transformer = build_camera_transformer(read_camera_config(manifest.camera), pretrained=manifest.base,
+                                                   dtype=dtype)
+            load_camera_weights(transformer, manifest.camera)
+            transformer.eval().requires_grad_(False)
+            sched_cfg = json.loads((manifest.base / "scheduler" / "scheduler_config.json").read_text())
+            scheduler = getattr(diffusers, sched_cfg["_class_name"]).from_pretrained(manifest.base,
+                                                                                     subfolder="scheduler")
+            text_encoder = tokenizer = None
+            if manifest.has_text_encoder:
+                from transformers import AutoTokenizer, T5EncoderModel
+
+                tokenizer = AutoTokenizer.from_pretrained(manifest.base, subfolder="tokenizer")
+                text_encoder = T5EncoderModel.from_pretrained(manifest.base, subfolder="text_encoder",
+                                                              torch_dtype=dtype)
+            video_pipe = CameraVideoPipeline(load_vae(manifest.vae, dtype), transformer, scheduler, text_encoder,
+                                             tokenizer)
+            lalrm = LaLRM.from_pretrained(manifest.lalrm).eval().requires_grad_(False)
+            if offload != "none" and device.type != "cuda":
+                warnings.warn(f"--offload {offload} needs a CUDA device; running without offload", stacklevel=2)
+                offload = "none"
+            if offload == "model":
+                video_pipe.enable_model_cpu_offload(device=device)
+            elif offload == "sequential":
+                video_pipe.enable_sequential_cpu_offload(device=device)
+            else:
+                video_pipe.to(device)
+            lalrm.to(device)
+            embeds = None
+            if manifest.prompt_embeds is not None:
+                embeds = {k: v.to(device, dtype) for k, v in load_file(str(manifest.prompt_embeds)).items()}
+        pipe = cls(video_pipe, lalrm, manifest, embeds)
+        pipe.stats.update(stats)
+        return pipe
+
+    def set_progress_bar(self, enabled: bool) -> None:
+        self.video_pipe.set_progress_bar_config(disable=not enabled)
+
+    # ---- inputs ---------------------------------------------------------------------------------
+    def fit_trajectory(self, trajectory: Cameras) -> Cameras:
+        """Resample to the model's frame count (with a warning) and fit the intrinsics to its resolution."""
+        m = self.manifest
+        if not torch.isfinite(trajectory.c2w).all() or not torch.isfinite(trajectory.K).all():
+            raise InputError(None, "trajectory", "poses or intrinsics contain NaN or inf")
+        if len(trajectory) != m.num_frames:
+            warnings.warn(f"trajectory has {len(trajectory)} frames; resampled to the model's {m.num_frames}",
+                          stacklevel=2)
+            trajectory = resample(trajectory, m.num_frames)
+        return trajectory.center_crop_resize(m.height, m.width)
+
+    # ---- stages ---------------------------------------------------------------------------------
+    def generate_video(self, image: Tensor, trajectory: Cameras, prompt: str | None = None, seed: int = 0,
+                       num_inference_steps: int | None = None, guidance_scale: float | None = None) -> VideoResult:
+        """image (3, H, W) in [0, 1], any size; trajectory (F,) -> the generated video and its latents."""
+        m, d = self.manifest, self.manifest.defaults
+        prepared = fit_image(image, m.height, m.width)
+        cams = self.fit_trajectory(trajectory).to(torch.float32)
+        prompt = prompt if prompt is not None else d.get("prompt", "")
+        text = {}
+        if self.prompt_embeds is not None and not m.has_text_encoder:
+            text = {"prompt_embeds": self.prompt_embeds["prompt_embeds"],
+                    "negative_prompt_embeds": self.prompt_embeds.get("negative_prompt_embeds")}
+        else:
+            text = {"prompt": prompt}
+        with _Stage(self.stats, "video", self.device):
+            out = self.video_pipe(prepared.image[None], cams, **text,
+                                  num_inference_steps=num_inference_steps or d.get("num_inference_steps", 50),
+                                  guidance_scale=guidance_scale if guidance_scale is not None
+                                  else d.get("guidance_scale", 6.0),
+                                  generator=torch.Generator().manual_seed(seed))
+        norm = PoseNormalization(out.normalization.reference[0], out.normalization.scale[0])
+        return VideoResult(out.frames[0].float().cpu(), out.latents[0].float(), cams, norm, prepared)
+
+    def reconstruct(self, latents: Tensor, cameras: Cameras) -> Gaussians:
+        """latents (16, T, h, w) + cameras (F,) at (8h, 8w) in any units -> Gaussians (G,) in those units."""
+        from lalrm.inference import reconstruct
+
+        with _Stage(self.stats, "reconstruct", self.device):
+            g = reconstruct(self.lalrm, latents[None], cameras[None])
+        return g[0]
+
+    def estimate_cameras(self, video: VideoResult) -> Cameras | None:
+        with _Stage(self.stats, "colmap", self.device):
+            return colmap_cameras(video.frames, video.cameras, video.normalization)
+
+    def __call__(self, image: Tensor, trajectory: Cameras, prompt: str | None = None, seed: int = 0,
+                 num_inference_steps: int | None = None, guidance_scale: float | None = None,
+                 poses: str = "trajectory") -> WonderlandResult:
+        if poses not in ("trajectory", "colmap"):
+            raise InputError(None, "poses", f"expected 'trajectory' or 'colmap', got {poses!r}")
+        video = self.generate_video(image, trajectory, prompt, seed, num_inference_steps, guidance_scale)
+        cameras, source = video.cameras, "trajectory"
+        if poses == "colmap":
+            estimated = self.estimate_cameras(video)
+            if estimated is not None:
+                cameras, source = estimated, "colmap"
+        gaussians = self.reconstruct(video.latents, cameras)
+        return WonderlandResult(gaussians, video.frames, video.latents.cpu(), cameras, video.normalization,
+                                video.image, source, dict(self.stats))
+
+
+def colmap_cameras(frames: Tensor, cameras: Cameras, normalization: PoseNormalization) -> Cameras | None:
+    """COLMAP poses of frames (F, 3, H, W) with the intrinsics of `cameras` (F,), in the units that
+    `normalization` maps to; None (with a warning) unless every frame registers."""
+    from ..sfm import estimate_poses
+
+    sfm = estimate_poses(frames, cameras.K[0].double())
+    if not bool(sfm.registered.all()):
+        warnings.warn(f"COLMAP registered {sfm.num_registered}/{len(frames)} generated frames; "
+                      "using the conditioning poses", stacklevel=2)
+        return None
+    normed, _ = normalize_cameras(Cameras(sfm.c2w, cameras.K.double(), cameras.height, cameras.width))
+    # SfM and the conditioning trajectory share the convention "frame 0 = identity, farthest centre at 1",
+    # so the conditioning normaliser maps the estimate into the trajectory's units.
+    c2w = normalization.invert(normed.c2w.to(normalization.reference))
+    return Cameras(c2w.to(cameras.c2w.dtype), cameras.K, cameras.height, cameras.width)
