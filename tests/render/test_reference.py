@@ -51,8 +51,12 @@ def test_two_gaussians_composite_front_to_back_whatever_their_order():
 
 def test_gaussian_behind_the_camera_is_not_drawn():
     cams = head_on_camera(33)
-    behind = render(one_gaussian([0.0, 0.0, -2.0], 0.3), cams, backend="reference")
+    g = one_gaussian([0.0, 0.0, -2.0], 0.3)
+    g.means.requires_grad_()
+    behind = render(g, cams, backend="reference")
     assert (behind.alpha == 0).all()
+    behind.rgb.sum().backward()  # an empty view still back-propagates: zero gradient, no error
+    assert (g.means.grad == 0).all()
     in_front = render(one_gaussian([0.0, 0.0, 2.0], 0.3), cams, backend="reference")
     assert in_front.alpha.amax() > 0.5
 

@@ -75,6 +75,8 @@ def render(gaussians: Gaussians, cameras: Cameras, background: Tensor | float = 
     backend: "reference" (pure PyTorch, any device), "gsplat" (CUDA), or "auto" (gsplat for CUDA tensors
     when it is installed, else the reference). deferred: render views without keeping graphs and
     recompute each view in backward (activation memory of one view); same values and gradients.
+    Reference memory per view: O(g + tile intersections) plus at most 2^20 (pixel, Gaussian) pairs in
+    flight (~64 MiB in float32); see `wonderland.render.rasterize`.
     """
     if gaussians.batch_shape:
         raise ValueError(f"render: expected unbatched Gaussians (g,), got batch shape {tuple(gaussians.batch_shape)}"

@@ -119,8 +119,9 @@ def rasterize(p: Projected, opacities: Float[Tensor, " n"], feats: Float[Tensor,
         part, logt = checkpoint(_composite_items, *args, use_reentrant=False) if grad else _composite_items(*args)
         parts.append(part)
         logts.append(logt)
-    part = torch.cat(parts) if parts else feats.new_zeros(0, tile * tile, n_feat)
-    logt = torch.cat(logts) if logts else feats.new_zeros(0, tile * tile)
+    # Nothing visible: empty slices of the inputs keep the outputs in the graph (zero gradients, no error).
+    part = torch.cat(parts) if parts else feats[:0, None].expand(0, tile * tile, n_feat)
+    logt = torch.cat(logts) if logts else opacities[:0, None].expand(0, tile * tile)
 
     # Chain the items of each tile: T before an item = exp(Σ log T of the tile's earlier items).
     cs = logt.double().cumsum(0)
