@@ -1,0 +1,21 @@
+"""Small cameras/latents for LaLRM tests."""
+
+import pytest
+import torch
+
+from wonderland.geometry import Cameras, K_from_fov, look_at
+
+
+def orbit_cameras(batch: int, frames: int, height: int, width: int) -> Cameras:
+    """Cameras (B, F) on a short arc looking at the origin from ~3 units away (normalised-scene scale)."""
+    angles = torch.linspace(0, 0.6, frames, dtype=torch.float64)
+    eyes = torch.stack([3 * angles.sin(), torch.zeros_like(angles), -3 * angles.cos()], -1)
+    c2w = look_at(eyes, torch.zeros_like(eyes))
+    K = K_from_fov(60.0, height, width)
+    return Cameras(c2w.expand(batch, -1, -1, -1).clone(), K, height, width)
+
+
+@pytest.fixture
+def tiny_kwargs() -> dict:
+    # width 32 / 2 heads: the smallest multi-head backbone; 2 blocks so checkpointing has something to skip.
+    return dict(width=32, depth=2, num_heads=2, patch_size=2, head_stride=8)
