@@ -72,9 +72,10 @@ def render(gaussians: Gaussians, cameras: Cameras, background: Tensor | float = 
            deferred: bool = False) -> RenderOutput:
     """Render unbatched Gaussians (g,) from cameras (v,) -> RenderOutput of (v, c, h, w) tensors.
 
-    backend: "reference" (pure PyTorch, any device), "gsplat" (CUDA), or "auto" (gsplat for CUDA tensors
-    when it is installed, else the reference). deferred: render views without keeping graphs and
-    recompute each view in backward (activation memory of one view); same values and gradients.
+    backend: "reference" (pure PyTorch, any device and dtype), "gsplat" (CUDA, float32), or "auto" (gsplat
+    for float32 CUDA tensors when it is installed, else the reference). deferred: render views without
+    keeping graphs and recompute each view in backward (activation memory of one view); same values and
+    gradients.
     Reference memory per view: O(g + tile intersections) plus at most 2^20 (pixel, Gaussian) pairs in
     flight (~64 MiB in float32); see `wonderland.render.rasterize`.
     """
@@ -84,7 +85,8 @@ def render(gaussians: Gaussians, cameras: Cameras, background: Tensor | float = 
     if len(cameras.shape) != 1:
         raise ValueError(f"render: expected cameras of shape (v,), got {tuple(cameras.shape)}")
     if backend == "auto":
-        backend = "gsplat" if gaussians.means.is_cuda and gsplat_available() else "reference"
+        use_gsplat = gaussians.means.is_cuda and gaussians.means.dtype == torch.float32 and gsplat_available()
+        backend = "gsplat" if use_gsplat else "reference"
     if backend not in BACKENDS:
         raise ValueError(f"render: unknown backend {backend!r}; expected one of {sorted(BACKENDS)} or 'auto'")
     means = gaussians.means
