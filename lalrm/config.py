@@ -75,6 +75,7 @@ class TrainerConfig:
     checkpoint_every: int = 1000
     keep_last: int = 3
     resume: str | None = "auto"
+    stop_after: int | None = None  # end this invocation after N steps (time-limited jobs); resume continues
     log_every: int = 10
     background: float = 1.0
     dry_run: bool = False

@@ -94,7 +94,8 @@ class RunLog:
 
 
 def train(cfg: DictConfig | TrainConfig) -> Path:
-    """Train one stage; returns the folder of the final `save_pretrained` model (`<output_dir>/model`)."""
+    """Train one stage; returns the folder of the final `save_pretrained` model (`<output_dir>/model`), or the
+    checkpoint folder when `trainer.stop_after` ended this invocation early."""
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from tqdm import tqdm
@@ -138,7 +139,7 @@ def train(cfg: DictConfig | TrainConfig) -> Path:
     # 3. steps
     log = RunLog(out, acc.is_main_process)
     bar = tqdm(total=total, initial=start, disable=not (acc.is_main_process and tr.progress), desc=st.name)
-    t0 = time.perf_counter()
+    t0, done = time.perf_counter(), start
     for step, items in enumerate(loader, start):
         batch = prepare_batch(items, vae, acc.device)
         with acc.autocast():
@@ -158,10 +159,15 @@ def train(cfg: DictConfig | TrainConfig) -> Path:
             scalars |= {"lr": sched.get_last_lr()[0], "steps_per_s": (done - start) / (time.perf_counter() - t0)}
             log.write(done, scalars)
             bar.set_postfix(loss=f"{scalars['loss']:.4f}", psnr=f"{scalars['psnr']:.2f}")
-        if done % tr.checkpoint_every == 0 or done == total:
+        stop = tr.stop_after is not None and done - start >= tr.stop_after
+        if done % tr.checkpoint_every == 0 or done == total or stop:
             save_checkpoint(acc, ckpt_root, done, tr.keep_last)
+        if stop:
+            break
     bar.close()
     log.close()
+    if done < total:  # stopped early (stop_after): resume with trainer.resume=auto
+        return ckpt_root
 
     # 4. the final model, as a diffusers folder (atomic: written beside, then renamed)
     final = out / "model"

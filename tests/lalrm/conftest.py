@@ -19,3 +19,29 @@ def orbit_cameras(batch: int, frames: int, height: int, width: int) -> Cameras:
 def tiny_kwargs() -> dict:
     # width 32 / 2 heads: the smallest multi-head backbone; 2 blocks so checkpointing has something to skip.
     return dict(width=32, depth=2, num_heads=2, patch_size=2, head_stride=8)
+
+
+CONFIG_DIR = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "configs" / "lalrm")
+
+
+def compose(overrides: list[str]):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        return hydra_compose("config", overrides=overrides)
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory):
+    """Four wonderland-synth scenes of 49 frames at 32x48 in the RE10K layout (what data=synthetic reads)."""
+    from wonderland.data.synth import write_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("synth")
+    write_synthetic_dataset(root, 4, num_frames=49, height=32, width=48, workers=1)
+    return root
+
+
+def smoke_overrides(stage: str, root, out) -> list[str]:
+    return [f"stage={stage}", "model=tiny", "data=synthetic", "trainer=smoke",
+            f"data.sources.synthetic.root={root}", f"output_dir={out}"]
