@@ -5,14 +5,23 @@ and are reported unavailable (None + reason) without them, never computed with r
 """
 
 from .camera import camera_errors
-from .fid import fid, frechet_distance, frechet_distance_of_features, gaussian_stats, inception_features
-from .fvd import fvd, i3d_features
+from .fid import (
+    fid,
+    frechet_distance,
+    frechet_distance_of_features,
+    gaussian_stats,
+    inception_features,
+    load_inception,
+)
+from .fvd import fvd, i3d_features, load_i3d
 from .image import psnr, ssim
+from .inception import FIDInceptionV3
 from .lpips import LPIPS, load_lpips, lpips_or_reason
 from .nets import FeatureNet, load_feature_net
 from .weights import MissingWeightsError
 
 __all__ = [
+    "FIDInceptionV3",
     "LPIPS",
     "FeatureNet",
     "MissingWeightsError",
@@ -25,6 +34,8 @@ __all__ = [
     "i3d_features",
     "inception_features",
     "load_feature_net",
+    "load_i3d",
+    "load_inception",
     "load_lpips",
     "lpips_or_reason",
     "psnr",

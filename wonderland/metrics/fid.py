@@ -1,13 +1,15 @@
 """Fréchet distance and FID (Inception-v3 pool features, 2048-d).
 
-Weights (a local file named in config; never downloaded): the TorchScript export of the TF
-Inception-v3 graph `inception-2015-12-05` that StyleGAN2-ADA / StyleGAN3 / StyleGAN-V use,
-https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt .
-It holds the same TF Inception weights as pytorch-fid's `pt_inception-2015-12-05-6726825d.pth`
-(https://github.com/mseitzer/pytorch-fid/releases); that file is a state dict for pytorch-fid's own
-module, not TorchScript, so use the `.pt` above. The detector takes uint8 images (N, 3, H, W), resizes
-to 299 inside, and `return_features=True` gives the 2048-d pool features.
-Without the file FID is reported unavailable: `fid` returns (None, reason).
+Weights (a local file named in config; never downloaded), either of the two standard files holding the
+TF Inception-v3 graph `inception-2015-12-05`:
+  - pytorch-fid's state dict `pt_inception-2015-12-05-6726825d.pth`
+    (https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth),
+    run by `inception.FIDInceptionV3` exactly as pytorch-fid runs it;
+  - the TorchScript export that StyleGAN2-ADA / StyleGAN3 / StyleGAN-V use,
+    https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt
+    (fed uint8 images, resized to 299 inside, called with `return_features=True`).
+The two resize differently, so FIDs from them differ slightly: report which file was used.
+Without a file FID is reported unavailable: `fid` returns (None, reason).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from .weights import MissingWeightsError, load_torchscript
+from .inception import FIDInceptionV3
+from .weights import MissingWeightsError, is_torchscript, load_torchscript, read_state_dict, require_file
 
 INCEPTION_WHERE = (
-    "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt "
-    "(TorchScript TF Inception-v3, the FID standard)"
+    "pytorch-fid's pt_inception-2015-12-05-6726825d.pth (github.com/mseitzer/pytorch-fid/releases) or "
+    "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt"
 )
 
 
@@ -64,21 +67,36 @@ def frechet_distance_of_features(feats1: np.ndarray, feats2: np.ndarray) -> floa
     return frechet_distance(*gaussian_stats(feats1), *gaussian_stats(feats2))
 
 
-def load_inception(path: str | Path | None) -> torch.jit.ScriptModule:
-    return load_torchscript(path, "the FID Inception-v3", INCEPTION_WHERE)
+class TorchScriptInception(nn.Module):
+    """The StyleGAN TorchScript detector behind the same interface: (N, 3, H, W) in [0, 1] -> (N, 2048)."""
+
+    def __init__(self, detector: torch.jit.ScriptModule) -> None:
+        super().__init__()
+        self.detector = detector
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.detector((images * 255).round().to(torch.uint8), return_features=True)
+
+
+def load_inception(path: str | Path | None) -> nn.Module:
+    """Frozen eval-mode Inception from either standard file (see the module docstring)."""
+    path = require_file(path, "the FID Inception-v3", INCEPTION_WHERE)
+    if is_torchscript(path):
+        return TorchScriptInception(load_torchscript(path, "the FID Inception-v3", INCEPTION_WHERE)).eval()
+    model = FIDInceptionV3()
+    model.load_state_dict(read_state_dict(path), strict=True)
+    return model.eval().requires_grad_(False)
 
 
 @torch.no_grad()
-def inception_features(detector: torch.jit.ScriptModule, images: Tensor, batch_size: int = 64) -> np.ndarray:
+def inception_features(model: nn.Module, images: Tensor, batch_size: int = 64) -> np.ndarray:
     """images (N, 3, H, W) in [0, 1] -> (N, 2048) float64 pool features.
 
-    Quantised to uint8 first, as images are when saved and as the reference protocol feeds them.
+    Quantised to 8 bits first, as saved images are and as both reference implementations read them.
     """
-    device = next(iter(detector.parameters()), torch.empty(0)).device
-    feats = []
-    for chunk in images.split(batch_size):
-        u8 = (chunk.clamp(0, 1) * 255).round().to(torch.uint8)
-        feats.append(detector(u8.to(device), return_features=True).double().flatten(1).cpu())
+    device = next(iter(model.parameters()), torch.empty(0)).device
+    feats = [model(((chunk.clamp(0, 1) * 255).round() / 255).to(device)).double().flatten(1).cpu()
+             for chunk in images.split(batch_size)]
     return torch.cat(feats).numpy()
 
 

@@ -7,6 +7,7 @@ A metric whose weights are missing is *unavailable*, never computed with random 
 from __future__ import annotations
 
 import warnings
+import zipfile
 from pathlib import Path
 
 import torch
@@ -40,6 +41,14 @@ def read_state_dict(path: str | Path) -> dict[str, Tensor]:
     if not isinstance(state, dict):
         raise ValueError(f"{path}: expected a state dict, got {type(state).__name__}")
     return state
+
+
+def is_torchscript(path: str | Path) -> bool:
+    """TorchScript archives carry compiled code (`<archive>/code/`); `torch.save` files do not."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as z:
+        return any("/code/" in name for name in z.namelist())
 
 
 def load_torchscript(path: str | Path | None, what: str, where: str) -> torch.jit.ScriptModule:
