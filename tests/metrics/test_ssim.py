@@ -55,6 +55,8 @@ def test_batch_shape_identity_and_symmetry(rng):
     assert s[1, 2].item() == pytest.approx(reference_ssim(a[1, 2], b[1, 2]), abs=1e-4)
     flat = torch.full((3, 16, 16), 0.3)  # a flat image against itself: exactly 1 (no eps bias)
     assert ssim(flat, flat).item() == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="11x11"):
+        ssim(flat[:, :10], flat[:, :10])
 
 
 def test_psnr_known_values():

@@ -24,6 +24,8 @@ def ssim(pred: Tensor, target: Tensor, max_val: float = 1.0) -> Tensor:
 
     if pred.shape != target.shape or pred.shape[-3] != 3:
         raise ValueError(f"ssim needs two (..., 3, H, W) images of one shape, got {pred.shape}, {target.shape}")
+    if min(pred.shape[-2:]) < 11:
+        raise ValueError(f"ssim's 11x11 window needs images of at least 11x11 pixels, got {tuple(pred.shape[-2:])}")
     lead = pred.shape[:-3]
     p, t = (x.float().reshape(-1, *x.shape[-3:]) for x in (pred, target))
     # eps=0: kornia's default denominator epsilon would bias flat images away from the reference value.
