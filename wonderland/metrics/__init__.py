@@ -5,6 +5,7 @@ and are reported unavailable (None + reason) without them, never computed with r
 """
 
 from .camera import camera_errors
+from .config import MetricNets, MetricWeights, load_metric_nets
 from .fid import (
     fid,
     frechet_distance,
@@ -23,6 +24,8 @@ from .weights import MissingWeightsError
 __all__ = [
     "FIDInceptionV3",
     "LPIPS",
+    "MetricNets",
+    "MetricWeights",
     "FeatureNet",
     "MissingWeightsError",
     "camera_errors",
@@ -37,6 +40,7 @@ __all__ = [
     "load_i3d",
     "load_inception",
     "load_lpips",
+    "load_metric_nets",
     "lpips_or_reason",
     "psnr",
     "ssim",
