@@ -67,7 +67,9 @@ def _mapping_options(num_frames: int, seed: int, num_threads: int):
     opts.ba_refine_extra_params = False
     opts.mapper.abs_pose_refine_focal_length = False
     opts.mapper.abs_pose_refine_extra_params = False
-    opts.min_model_size = min(opts.min_model_size, max(2, num_frames // 2))  # short generated clips
+    # COLMAP's default (10 images) would discard every model of a 16-frame clip that loses a few frames;
+    # a model must still hold half the clip, else all its frames count as unregistered.
+    opts.min_model_size = min(opts.min_model_size, max(2, num_frames // 2))
     opts.random_seed = seed
     opts.num_threads = num_threads
     return opts
