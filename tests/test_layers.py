@@ -42,7 +42,7 @@ def violations() -> list[str]:
             for name in imported_modules(path):
                 if any(name == b or name.startswith(b + ".") for b in banned):
                     found.append(f"{rel} imports {name}")
-    return found
+    return sorted(found)
 
 
 def test_no_forbidden_imports():
