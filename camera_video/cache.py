@@ -35,8 +35,8 @@ def cache_video_latents(dataset, vae, out: str | Path, clips_per_scene: int = 1,
             gen = seeded(seed, epoch, i)
             frames = item["frames"][None].to(vae.device)  # (1, F, 3, H, W)
             height, width = frames.shape[-2:]
-            latents = encode_video(vae, frames, sample=True, generator=gen)[0]  # (16, T, h, w)
-            image = encode_video(vae, noisy_first_frame(frames[:, 0], gen)[:, None], sample=True, generator=gen)[0]
+            latents = encode_video(vae, frames)[0]  # (16, T, h, w), posterior mode (see camera_video/data.py)
+            image = encode_video(vae, noisy_first_frame(frames[:, 0], gen)[:, None])[0]
             key = f"{item['key']}_{epoch}"
             tensors = {"latents": latents.cpu(), "image_latents": image.cpu(), "c2w": item["c2w"].float(),
                        "K": item["K"].float()}

@@ -60,7 +60,8 @@ def save_checkpoint(root: str | Path, step: int, model, optimizer, lr_scheduler,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    for old in list_checkpoints(root)[:-keep] if keep > 0 else []:
+    others = [p for p in list_checkpoints(root) if p != final]  # never prune the one just written
+    for old in others[:max(0, len(others) - (keep - 1))]:
         shutil.rmtree(old)
     return final
 

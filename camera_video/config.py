@@ -13,6 +13,8 @@ class ModelConfig:
     pretrained: str | None = None  # local CogVideoX-5B-I2V dir (transformer/ vae/ scheduler/); null: random
     camera: dict = field(default_factory=dict)  # CameraControlConfig fields
     init_camera_weights: str | None = None  # start from saved camera weights
+    vae_scaling_factor: float | None = None  # tiny VAE only: latents to ~unit std (the real VAE's is 0.7)
+    init_seed: int = 0  # seeds the random base of runs without `pretrained` (tiny), so checkpoints reload
 
 
 @dataclass

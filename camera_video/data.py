@@ -25,6 +25,9 @@ from wonderland.vae import encode_video
 
 CACHE_INDEX = "index.json"
 NULL_PROMPT = "__null__"  # key of the empty-prompt embedding in a prompt cache
+# Latents are the VAE posterior's mode, not a sample (here and in `cache.py`): the CogVideoX VAE's
+# posterior std is tiny next to the latents (sample ~ mode), while the untrained tiny VAE's is as large
+# as the signal and would bury it.
 
 
 @dataclass
@@ -163,9 +166,9 @@ def prepare_batch(batch: dict, prompts: PromptEmbeddings, vae=None, generator: t
             raise ValueError("pixel clips need the VAE (or use a latent cache)")
         frames = batch["frames"]  # (B, F, 3, H, W)
         height, width = frames.shape[-2:]
-        latents = encode_video(vae, frames.to(vae.device), sample=True, generator=generator)
+        latents = encode_video(vae, frames.to(vae.device))  # posterior mode (see top of module)
         image = noisy_first_frame(frames[:, 0], generator).to(vae.device)
-        image_latents = encode_video(vae, image[:, None], sample=True, generator=generator)
+        image_latents = encode_video(vae, image[:, None])
     if height is None:
         height, width = latents.shape[-2] * 8, latents.shape[-1] * 8
     plucker = plucker_embedding(c2w.float(), K.float(), height, width)  # (B, F, 6, H, W)

@@ -71,8 +71,10 @@ def build_model(cfg: TrainConfig, dtype: torch.dtype = torch.float32, meta: bool
     if cfg.model.base not in BASES:
         from wonderland.errors import InputError
         raise InputError(None, "model.base", f"unknown base {cfg.model.base!r}; expected one of {list(BASES)}")
-    model = build_camera_transformer(camera_config(cfg), BASES[cfg.model.base],
-                                     pretrained=None if meta else cfg.model.pretrained, dtype=dtype, meta=meta)
+    with torch.random.fork_rng():  # a random base (no `pretrained`) is a function of model.init_seed
+        torch.manual_seed(cfg.model.init_seed)
+        model = build_camera_transformer(camera_config(cfg), BASES[cfg.model.base],
+                                         pretrained=None if meta else cfg.model.pretrained, dtype=dtype, meta=meta)
     if cfg.model.init_camera_weights and not meta:
         load_camera_weights(model, cfg.model.init_camera_weights)
     return model
@@ -91,7 +93,8 @@ def build_vae_and_scheduler(cfg: TrainConfig):
         scheduler = CogVideoXDPMScheduler(**SCHEDULER_5B_I2V)
         with torch.random.fork_rng():
             torch.manual_seed(cfg.data.seed)
-            vae = build_tiny_vae(cfg.data.height, cfg.data.width).eval().requires_grad_(False)
+            scale = {"scaling_factor": cfg.model.vae_scaling_factor} if cfg.model.vae_scaling_factor else {}
+            vae = build_tiny_vae(cfg.data.height, cfg.data.width, **scale).eval().requires_grad_(False)
     return vae, scheduler
 
 

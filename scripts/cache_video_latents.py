@@ -28,6 +28,7 @@ def main(argv=None) -> None:
     ap.add_argument("--strides", type=int, nargs="+", default=[3, 4, 5])
     ap.add_argument("--clips-per-scene", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--vae-scaling-factor", type=float, default=None, help="tiny VAE only (model.vae_scaling_factor)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args(argv)
     cfg = DataConfig(kind=args.kind, root=args.root, height=args.height, width=args.width, strides=args.strides,
@@ -37,7 +38,8 @@ def main(argv=None) -> None:
         vae = load_vae(args.pretrained, torch.bfloat16 if args.device == "cuda" else torch.float32)
     else:
         torch.manual_seed(args.seed)
-        vae = build_tiny_vae(args.height, args.width).eval()
+        scale = {"scaling_factor": args.vae_scaling_factor} if args.vae_scaling_factor else {}
+        vae = build_tiny_vae(args.height, args.width, **scale).eval()
     vae.to(args.device).enable_slicing()
     keys = cache_video_latents(dataset, vae, args.out, args.clips_per_scene, args.seed)
     print(f"cached {len(keys)} clips in {args.out}")

@@ -7,6 +7,7 @@ A released camera checkpoint is the encoders, control blocks, zero linears, fuse
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def build_camera_transformer(camera: CameraControlConfig, base_config: dict | No
         return CameraVideoTransformer(base, camera)
     if base_config is None:
         raise ValueError("give a base_config or a pretrained directory")
-    with init_empty_weights(include_buffers=False) if meta else torch.device("cpu"):
+    # Not meta: the caller's default device applies (e.g. `with torch.device("cuda"):` in the benchmark).
+    with init_empty_weights(include_buffers=False) if meta else contextlib.nullcontext():
         base = CogVideoXTransformer3DModel(**base_config)
         base = base if dtype == torch.float32 else base.to(dtype)
         return CameraVideoTransformer(base, camera)

@@ -17,7 +17,8 @@ PLUCKER_CHANNELS = 6
 
 
 class CameraEncoder(nn.Module):
-    def __init__(self, out_dim: int, patch_size: int = 2, channels: int = 128, num_layers: int = 2):
+    def __init__(self, out_dim: int, patch_size: int = 2, channels: int = 128, num_layers: int = 2,
+                 zero_init: bool = True):
         super().__init__()
         self.patch_size = patch_size
         s = SPATIAL_COMPRESSION
@@ -27,8 +28,11 @@ class CameraEncoder(nn.Module):
         self.norm = nn.LayerNorm(channels * patch_size**2)
         self.proj = nn.Linear(channels * patch_size**2, out_dim)
         # Zero output: a fresh encoder adds nothing, so the conditioned model starts as the base model.
-        nn.init.zeros_(self.proj.weight)
-        nn.init.zeros_(self.proj.bias)
+        # `zero_init=False` when a zero layer already follows (the LoRA branch's fuse): two zero factors
+        # in a row would give each other zero gradient forever.
+        if zero_init:
+            nn.init.zeros_(self.proj.weight)
+            nn.init.zeros_(self.proj.bias)
 
     def forward(self, plucker: Tensor) -> Tensor:
         """(B, F, 6, H, W) Plücker map -> (B, T * (H/8p) * (W/8p), out_dim) camera tokens."""

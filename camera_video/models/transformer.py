@@ -53,7 +53,8 @@ class CameraVideoTransformer(nn.Module):
         self.ctrl_encoder = make_encoder() if camera.num_control_blocks else None
         self.lora_encoder = self.fuse = None
         if camera.lora_rank:
-            self.lora_encoder = make_encoder()
+            # Not zero-initialised: the zero half of the fuse already silences it (and needs its signal to learn).
+            self.lora_encoder = make_encoder(zero_init=False)
             self.fuse = nn.Linear(2 * dim, dim)
             with torch.no_grad():  # [identity | zero]: passes the video tokens through unchanged
                 self.fuse.weight.zero_()

@@ -69,6 +69,23 @@ def test_only_camera_parts_train_and_all_of_them_get_gradients(inputs):
     assert all(p.grad is None for n, p in model.named_parameters() if n not in trainable)
 
 
+@pytest.mark.parametrize("branches", list(BRANCHES))
+def test_no_branch_is_dead_at_initialisation(inputs, branches):
+    """From a fresh model, by the third step every trainable parameter receives gradient: zero layers open one
+    after another (zero linear, then the encoder's zero output, then its convolutions). A zero layer feeding
+    another whose gradient needs it (a zero encoder output into the fuse's zero half) would stay dead forever."""
+    model = wrap(tiny_stock(), BRANCHES[branches]).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=0.1)
+    pl = plucker_of("orbit").expand(2, -1, -1, -1, -1)
+    for _ in range(3):
+        opt.zero_grad()
+        model(**inputs, plucker=pl).sample.square().mean().backward()
+        opt.step()
+    dead = [n for n, p in model.named_parameters() if p.requires_grad and not p.grad.abs().sum() > 0]
+    assert dead == []
+
+
 def test_gradient_checkpointing_gives_the_same_gradients(inputs):
     model = wrap(tiny_stock())
     perturb_zero_layers(model)

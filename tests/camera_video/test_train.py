@@ -99,3 +99,14 @@ def test_loss_is_the_v_prediction_mse(inputs):
                   plucker=batch["plucker"], image_rotary_emb=inputs["image_rotary_emb"]).sample
         expected = (v - sched.get_velocity(x0, noise, t)).square().mean()
     torch.testing.assert_close(loss, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["ddp", "deepspeed_zero2", "deepspeed_zero3", "fsdp"])
+def test_accelerate_config_files_load_in_accelerate(name):
+    from accelerate.commands.config.config_args import ClusterConfig
+
+    cfg = ClusterConfig.from_yaml_file(str(Path(CONFIG_DIR).parents[0] / "accelerate" / f"{name}.yaml"))
+    assert cfg.mixed_precision == "bf16" and cfg.num_processes == 8
+    assert cfg.distributed_type.value == {"ddp": "MULTI_GPU", "fsdp": "FSDP"}.get(name, "DEEPSPEED")
+    if name.startswith("deepspeed"):  # its accumulation must match trainer.grad_accum of the full recipe
+        assert cfg.deepspeed_config["gradient_accumulation_steps"] == to_schema(compose()).trainer.grad_accum
