@@ -1,0 +1,65 @@
+"""Sizes, data and small helpers shared by the demo recipe's stages and `scripts/eval_demo.py`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+HEIGHT, WIDTH, NUM_FRAMES = 32, 48, 49  # latents 13 x 4 x 6: the tiny CogVideoX twin's native size
+TRAIN_SEED, HELDOUT_SEED = 0, 1  # wonderland-synth dataset seeds: disjoint scene sets
+
+
+@dataclass
+class Clips:
+    """Whole 49-frame scenes in memory: frames (N, F, 3, H, W) in [0, 1]; c2w (N, F, 4, 4) normalised
+    (frame 0 = identity, farthest centre at 1); K (N, F, 3, 3) pixels; keys."""
+
+    frames: Tensor
+    c2w: Tensor
+    K: Tensor
+    keys: list[str]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def write_scenes(root: Path, num_scenes: int, seed: int) -> Path:
+    from wonderland.data.synth import write_synthetic_dataset
+
+    if not (root / "wonderland-synth.json").is_file():
+        write_synthetic_dataset(root, num_scenes, NUM_FRAMES, HEIGHT, WIDTH, seed=seed, workers=2)
+    return root
+
+
+def load_clips(root: Path) -> Clips:
+    """Every scene of a wonderland-synth root as one clip of all its frames (stride 1)."""
+    from wonderland.data import VideoClipDataset, open_scenes
+
+    ds = VideoClipDataset(open_scenes("re10k", root), NUM_FRAMES, HEIGHT, WIDTH, strides=[1])
+    items = [ds[i] for i in range(len(ds))]
+    return Clips(torch.stack([it["frames"] for it in items]), torch.stack([it["c2w"] for it in items]),
+                 torch.stack([it["K"] for it in items]), [it["key"] for it in items])
+
+
+class Deadline:
+    """Stops a stage early when its share of the wall-time budget is spent (None: never)."""
+
+    def __init__(self, seconds: float | None):
+        self.t0, self.seconds = time.perf_counter(), seconds
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def passed(self) -> bool:
+        return self.seconds is not None and self.elapsed > self.seconds
+
+
+def linear_decay(optimizer: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """lr: constant for the first half, then linearly down to 10% (short runs end on a low lr)."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 1.0 if s < steps // 2 else max(0.1, 1 - (s - steps // 2) / max(1, steps - steps // 2)))

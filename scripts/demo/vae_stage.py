@@ -1,0 +1,84 @@
+"""Stage 1: a tiny `AutoencoderKLCogVideoX` (wonderland.vae.build_tiny_vae) trained from scratch.
+
+Training clips are 9 frames (3 latent frames: the causal first frame plus two 4-frame groups, so the
+temporal compression path trains) cropped to 16 x 24; the VAE is convolutional, so it runs on the full
+32 x 48 afterwards. Loss: L1 + MSE + a small KL. At the end `scaling_factor` is set to 1 / std of the
+latents (the Stable Diffusion practice), so the transformer sees unit-variance latents.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from torch import Tensor
+
+from .common import HEIGHT, WIDTH, Clips, Deadline, linear_decay
+
+log = logging.getLogger(__name__)
+CLIP_FRAMES, CROP = 9, (16, 24)
+
+
+def random_crops(clips: Clips, batch: int, gen: torch.Generator) -> Tensor:
+    """(B, 3, 9, 16, 24) in [-1, 1]: random scene, start frame, 8-aligned crop and horizontal flip."""
+    out = []
+    for _ in range(batch):
+        n = int(torch.randint(len(clips), (1,), generator=gen))
+        s = int(torch.randint(clips.frames.shape[1] - CLIP_FRAMES + 1, (1,), generator=gen))
+        top = 8 * int(torch.randint((HEIGHT - CROP[0]) // 8 + 1, (1,), generator=gen))
+        left = 8 * int(torch.randint((WIDTH - CROP[1]) // 8 + 1, (1,), generator=gen))
+        x = clips.frames[n, s:s + CLIP_FRAMES, :, top:top + CROP[0], left:left + CROP[1]]  # (9, 3, h, w)
+        if torch.rand((), generator=gen) < 0.5:
+            x = x.flip(-1)
+        out.append(x.permute(1, 0, 2, 3))
+    return torch.stack(out) * 2 - 1
+
+
+def train_vae(clips: Clips, steps: int, seconds: float | None, batch: int = 2, lr: float = 2e-3,
+              kl_weight: float = 1e-4, seed: int = 0) -> tuple[object, dict]:
+    from wonderland.vae import build_tiny_vae
+
+    torch.manual_seed(seed)
+    vae = build_tiny_vae(HEIGHT, WIDTH).train()
+    opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
+    sched = linear_decay(opt, steps)
+    gen, clock, losses = torch.Generator().manual_seed(seed), Deadline(seconds), []
+    for step in range(steps):
+        x = random_crops(clips, batch, gen)
+        post = vae.encode(x).latent_dist
+        y = vae.decode(post.sample(gen)).sample
+        kl = 0.5 * (post.mean.square() + post.var - 1 - post.logvar).mean()
+        loss = (y - x).abs().mean() + (y - x).square().mean() + kl_weight * kl
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        if step % 20 == 0:
+            log.info("vae step %d loss %.4f (%.0f s)", step, loss.item(), clock.elapsed)
+        if clock.passed():
+            break
+    vae.eval().requires_grad_(False)
+    set_latent_scale(vae, clips)
+    return vae, {"steps": len(losses), "seconds": clock.elapsed, "first_loss": losses[0], "last_loss":
+                 sum(losses[-10:]) / len(losses[-10:]), "batch": batch, "clip": [CLIP_FRAMES, *CROP], "lr": lr,
+                 "scaling_factor": vae.config.scaling_factor}
+
+
+@torch.no_grad()
+def set_latent_scale(vae, clips: Clips, num: int = 8) -> None:
+    """scaling_factor = 1 / std of unscaled posterior means of `num` whole training clips."""
+    z = vae.encode(clips.frames[:num].permute(0, 2, 1, 3, 4) * 2 - 1).latent_dist.mode()
+    vae.register_to_config(scaling_factor=round(1.0 / float(z.std()), 4))
+
+
+@torch.no_grad()
+def reconstruction_psnr(vae, clips: Clips) -> float:
+    """Mean PSNR of encode -> decode over whole 49-frame clips (the VAE's ceiling for every later stage)."""
+    from wonderland.metrics import psnr
+    from wonderland.vae import decode_latents, encode_video
+
+    values = [psnr(decode_latents(vae, encode_video(vae, clips.frames[i:i + 1]))[0].clamp(0, 1),
+                   clips.frames[i]).mean() for i in range(len(clips))]
+    return float(torch.stack(values).mean())

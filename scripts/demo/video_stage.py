@@ -1,0 +1,116 @@
+"""Stages 2 and 3: the tiny CogVideoX I2V base, then its camera branches on the frozen base.
+
+There is no pretrained small CogVideoX, so stage 2 pretrains the stock `CogVideoXTransformer3DModel`
+(`BASE_TINY`) on the I2V objective with no camera; stage 3 is the paper's recipe on top of it: a
+`CameraVideoTransformer` built from the trained base (the control blocks are copies of its first blocks),
+base frozen, camera encoders + control branch + camera-LoRA trained. Both use camera_video's own loss
+(`i2v_loss`), batch preparation (`prepare_batch`: Plücker maps of the normalised cameras) and the
+CogVideoX-5B-I2V scheduler. Latents are encoded once with the trained VAE (encoding dominates otherwise).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import torch
+from torch import Tensor, nn
+
+from .common import Clips, Deadline, linear_decay
+
+log = logging.getLogger(__name__)
+CAMERA = dict(num_control_blocks=1, lora_rank=8, encoder_channels=16, encoder_layers=1)
+
+
+class StockI2V(nn.Module):
+    """The stock base behind `i2v_loss`'s model interface (`plucker` is ignored: there is no camera)."""
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+
+    config = property(lambda self: self.base.config)
+    dtype = property(lambda self: self.base.dtype)
+
+    def forward(self, hidden_states: Tensor, encoder_hidden_states: Tensor, timestep: Tensor, plucker=None,
+                image_rotary_emb=None, return_dict: bool = False):
+        return self.base(hidden_states=hidden_states, encoder_hidden_states=encoder_hidden_states,
+                         timestep=timestep, image_rotary_emb=image_rotary_emb, return_dict=return_dict)
+
+
+@torch.no_grad()
+def encode_clips(vae, clips: Clips, seed: int = 0) -> dict[str, Tensor]:
+    """latents (N, 16, 13, 4, 6) (posterior mode) and image_latents (N, 16, 1, 4, 6) (a posterior sample of
+    the clean first frame, as the sampler encodes the input image)."""
+    from wonderland.vae import encode_video
+
+    gen = torch.Generator().manual_seed(seed)
+    lat = torch.cat([encode_video(vae, clips.frames[i:i + 1]) for i in range(len(clips))])
+    img = torch.cat([encode_video(vae, clips.frames[i:i + 1, :1], sample=True, generator=gen)
+                     for i in range(len(clips))])
+    return {"latents": lat, "image_latents": img}
+
+
+def _fit(model: nn.Module, params: list, cache: dict[str, Tensor], clips: Clips, prompts, steps: int,
+         seconds: float | None, batch: int, lr: float, camera: bool, seed: int, name: str) -> dict:
+    from diffusers import CogVideoXDPMScheduler
+
+    from camera_video.data import prepare_batch, seeded
+    from camera_video.loss import i2v_loss
+    from camera_video.models import SCHEDULER_5B_I2V
+
+    scheduler = CogVideoXDPMScheduler(**SCHEDULER_5B_I2V)
+    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=1e-4)
+    sched = linear_decay(opt, steps)
+    clock, losses = Deadline(seconds), []
+    model.train()
+    for step in range(steps):
+        gen = seeded(seed, step)
+        idx = torch.randint(len(clips), (batch,), generator=gen)
+        raw = {"latents": cache["latents"][idx], "image_latents": cache["image_latents"][idx],
+               "c2w": clips.c2w[idx], "K": clips.K[idx], "key": [clips.keys[i] for i in idx]}
+        inputs = prepare_batch(raw, prompts)
+        if not camera:
+            inputs.pop("plucker")
+        loss = i2v_loss(model, scheduler, inputs, gen)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        if step % 50 == 0:
+            log.info("%s step %d loss %.4f (%.0f s)", name, step, loss.item(), clock.elapsed)
+        if clock.passed():
+            break
+    model.eval().requires_grad_(False)
+    tail = losses[-50:]
+    return {"steps": len(losses), "seconds": clock.elapsed, "batch": batch, "lr": lr,
+            "first_loss": sum(losses[:50]) / len(losses[:50]), "last_loss": sum(tail) / len(tail)}
+
+
+def train_base(cache, clips: Clips, prompts, steps: int, seconds: float | None, batch: int = 8,
+               lr: float = 1e-3, seed: int = 0) -> tuple[object, dict]:
+    """The stock tiny CogVideoX transformer trained on image-to-video without a camera."""
+    from diffusers import CogVideoXTransformer3DModel
+
+    from camera_video.models import BASE_TINY
+
+    torch.manual_seed(seed)
+    base = CogVideoXTransformer3DModel(**BASE_TINY)
+    model = StockI2V(base)
+    stats = _fit(model, list(base.parameters()), cache, clips, prompts, steps, seconds, batch, lr, False, seed,
+                 "base")
+    return base, stats
+
+
+def train_camera(base, cache, clips: Clips, prompts, steps: int, seconds: float | None, batch: int = 8,
+                 lr: float = 1e-3, seed: int = 1) -> tuple[object, dict]:
+    """Camera branches on a frozen copy of `base` (the control blocks start as copies of its blocks)."""
+    from camera_video.models import CameraControlConfig, CameraVideoTransformer
+
+    torch.manual_seed(seed)
+    model = CameraVideoTransformer(copy.deepcopy(base), CameraControlConfig(**CAMERA))
+    params = [p for p in model.parameters() if p.requires_grad]
+    stats = _fit(model, params, cache, clips, prompts, steps, seconds, batch, lr, True, seed, "camera")
+    return model, stats | {"trainable_parameters": sum(p.numel() for p in params)}

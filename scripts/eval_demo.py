@@ -1,0 +1,109 @@
+"""The demo family's bar, measured on held-out wonderland-synth scenes (dataset seed 1; training used seed 0):
+
+    python scripts/eval_demo.py [--model models/wonderland-demo] [--scenes 8]
+
+Per scene (frame 0 is the input image, the scene's own camera path is the trajectory), mean PSNR over
+frames 1..48 against the ground truth of:
+  repeat     the input image repeated (the baseline to beat)
+  generated  the generated video
+  shuffled   the same model and image with the next held-out scene's camera path (control: must be worse)
+  gaussians  the Gaussians reconstructed from the generated latents, rendered at the ground-truth cameras
+and, as ceilings, the VAE's reconstruction of the ground truth and the LaLRM on the ground-truth latents.
+Writes <model>/eval.json and PNG strips (rows: ground truth, generated, shuffled, Gaussians at frames
+0, 12, 24, 36, 48, 4x nearest-upscaled) to <model>/frames/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from demo.common import HEIGHT, HELDOUT_SEED, NUM_FRAMES, WIDTH  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOW = [0, 12, 24, 36, 48]
+METHODS = ("repeat", "generated", "shuffled", "gaussians", "vae_ceiling", "lalrm_on_gt_latents")
+
+
+def save_strip(path: Path, rows: list[Tensor], scale: int = 4) -> None:
+    """rows: (F, 3, H, W) videos in [0, 1]; writes frames SHOW of each as one grid image."""
+    import imageio.v2 as imageio
+
+    grid = torch.cat([torch.cat([r[i].clamp(0, 1) for i in SHOW], -1) for r in rows], -2)  # (3, R*H, 5*W)
+    grid = grid.repeat_interleave(scale, -2).repeat_interleave(scale, -1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imageio.imwrite(path, (grid.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy())
+
+
+@torch.no_grad()
+def evaluate_scene(pipe, frames: Tensor, cams, other_cams, seed: int = 0) -> tuple[dict, list[Tensor]]:
+    """frames (F, 3, H, W) ground truth; cams (F,) its cameras; other_cams (F,) another scene's path."""
+    from wonderland.geometry import Cameras
+    from wonderland.metrics import psnr
+    from wonderland.render import render
+    from wonderland.vae import decode_latents, encode_video
+
+    def score(video: Tensor) -> float:
+        return float(psnr(video[1:].clamp(0, 1), frames[1:]).mean())
+
+    cams = cams.to(torch.float32)
+    gen = pipe.generate_video(frames[0], cams, seed=seed)
+    shuffled_cams = Cameras(other_cams.c2w.to(torch.float32), cams.K, cams.height, cams.width)
+    shuffled = pipe.generate_video(frames[0], shuffled_cams, seed=seed)
+    rendered = render(pipe.reconstruct(gen.latents, gen.cameras), cams, 1.0).rgb  # (F, 3, H, W)
+    vae = pipe.video_pipe.vae
+    gt_latents = encode_video(vae, frames[None])[0]
+    on_gt = render(pipe.reconstruct(gt_latents, cams), cams, 1.0).rgb
+    scores = {"repeat": score(frames[:1].expand_as(frames)), "generated": score(gen.frames),
+              "shuffled": score(shuffled.frames), "gaussians": score(rendered),
+              "vae_ceiling": score(decode_latents(vae, gt_latents[None])[0]), "lalrm_on_gt_latents": score(on_gt)}
+    return scores, [frames, gen.frames, shuffled.frames, rendered]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", type=Path, default=ROOT / "models" / "wonderland-demo")
+    p.add_argument("--scenes", type=int, default=8)
+    p.add_argument("--strips", type=int, default=2, help="scenes to save PNG strips of")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    from wonderland.data.synth import make_synthetic_scene, scene_seed
+    from wonderland.io import write_json
+    from wonderland.pipeline import WonderlandPipeline
+
+    pipe = WonderlandPipeline.from_pretrained(args.model)
+    pipe.set_progress_bar(False)
+    scenes = [make_synthetic_scene(scene_seed(HELDOUT_SEED, i), NUM_FRAMES, HEIGHT, WIDTH) for i in range(args.scenes)]
+    per_scene = []
+    for i, (frames, cams) in enumerate(scenes):
+        scores, rows = evaluate_scene(pipe, frames, cams, scenes[(i + 1) % len(scenes)][1])
+        per_scene.append(scores)
+        print(f"scene {i}: " + ", ".join(f"{k} {v:.2f}" for k, v in scores.items()), flush=True)
+        if i < args.strips:
+            save_strip(args.model / "frames" / f"heldout_{i}.png", rows)
+    mean = {k: sum(s[k] for s in per_scene) / len(per_scene) for k in METHODS}
+    wins = {k: sum(s[k] > s["repeat"] for s in per_scene) for k in ("generated", "gaussians")}
+    wins["generated_beats_shuffled"] = sum(s["generated"] > s["shuffled"] for s in per_scene)
+    result = {"scenes": args.scenes, "heldout_seed": HELDOUT_SEED, "metric": "PSNR (dB), frames 1..48",
+              "mean": mean, "wins_of": wins, "per_scene": per_scene,
+              "margins": {"generated_minus_repeat": mean["generated"] - mean["repeat"],
+                          "generated_minus_shuffled": mean["generated"] - mean["shuffled"],
+                          "gaussians_minus_repeat": mean["gaussians"] - mean["repeat"]}}
+    write_json(args.model / "eval.json", result)
+    print("| " + " | ".join(METHODS) + " |\n|" + "---|" * len(METHODS))
+    print("| " + " | ".join(f"{mean[k]:.2f}" for k in METHODS) + " |")
+    print(json.dumps(result["margins"], indent=1), json.dumps(wins))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

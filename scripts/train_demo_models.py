@@ -1,0 +1,118 @@
+"""Train the bundled demo family (`models/wonderland-demo/`) from nothing, in one command:
+
+    python scripts/train_demo_models.py --out models/wonderland-demo [--budget-minutes 25]
+
+1. renders wonderland-synth scenes (train: dataset seed 0; held-out: seed 1) at 32 x 48, 49 frames;
+2. trains a tiny AutoencoderKLCogVideoX (scripts/demo/vae_stage.py);
+3. pretrains the tiny CogVideoX I2V base, then trains its camera branches on the frozen base
+   (scripts/demo/video_stage.py, camera_video's loss and scheduler);
+4. trains a tiny LaLRM with `lalrm.train` on the trained VAE's latents (scripts/demo/lalrm_stage.py), in a
+   second process, concurrently with step 3;
+5. writes the family with `save_family` plus `training.json` (steps, losses, wall times).
+
+Step counts are fixed (reproducible); `--budget-minutes` additionally stops the VAE and video stages
+early when their share of the budget is spent (the steps actually taken are recorded in training.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from demo.common import HEIGHT, HELDOUT_SEED, NUM_FRAMES, TRAIN_SEED, WIDTH, load_clips, write_scenes  # noqa: E402
+
+SHARES = {"vae": 0.25, "base": 0.25, "camera": 0.3}  # of --budget-minutes; the rest: data, encoding, LaLRM
+DEFAULTS = {"num_inference_steps": 10, "guidance_scale": 1.0, "prompt": ""}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("models/wonderland-demo"))
+    p.add_argument("--work", type=Path, default=Path("outputs/demo_training"), help="data and intermediate runs")
+    p.add_argument("--budget-minutes", type=float, default=None, help="wall-time cap (default: none)")
+    p.add_argument("--scenes", type=int, default=64, help="training scenes")
+    p.add_argument("--heldout-scenes", type=int, default=8)
+    p.add_argument("--vae-steps", type=int, default=300)
+    p.add_argument("--base-steps", type=int, default=800)
+    p.add_argument("--camera-steps", type=int, default=800)
+    p.add_argument("--lalrm-steps", type=int, default=120)
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    from demo.lalrm_stage import train_lalrm
+    from demo.vae_stage import reconstruction_psnr, train_vae
+    from demo.video_stage import encode_clips, train_base, train_camera
+    from diffusers import CogVideoXDPMScheduler
+
+    from camera_video.data import PromptEmbeddings
+    from camera_video.models import BASE_TINY, SCHEDULER_5B_I2V
+    from lalrm.model import LaLRM
+    from wonderland.io import write_json
+    from wonderland.pipeline.family import save_family
+
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.set_num_threads(args.threads)
+    budget = None if args.budget_minutes is None else args.budget_minutes * 60
+    share = (lambda k: None) if budget is None else (lambda k: SHARES[k] * budget)  # noqa: E731
+    t0, report = time.perf_counter(), {"threads": args.threads, "height": HEIGHT, "width": WIDTH,
+                                       "num_frames": NUM_FRAMES, "budget_minutes": args.budget_minutes}
+
+    train_root = write_scenes(args.work / "data" / "train", args.scenes, TRAIN_SEED)
+    heldout_root = write_scenes(args.work / "data" / "heldout", args.heldout_scenes, HELDOUT_SEED)
+    clips, heldout = load_clips(train_root), load_clips(heldout_root)
+    report["data"] = {"train_scenes": len(clips), "train_seed": TRAIN_SEED, "heldout_scenes": len(heldout),
+                      "heldout_seed": HELDOUT_SEED, "seconds": time.perf_counter() - t0}
+
+    vae, report["vae"] = train_vae(clips, args.vae_steps, share("vae"))
+    vae_dir = args.work / "vae"
+    vae.save_pretrained(vae_dir)
+
+    # The LaLRM needs only the VAE: it trains in a second process while the video model trains here.
+    lalrm_dir = args.work / "lalrm"
+    shutil.rmtree(lalrm_dir, ignore_errors=True)
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=torch.set_num_threads,
+                               initargs=(args.threads,))
+    lalrm_job = pool.submit(train_lalrm, train_root, vae_dir, lalrm_dir, args.lalrm_steps)
+
+    report["vae"]["heldout_reconstruction_psnr"] = reconstruction_psnr(vae, heldout)
+    logging.info("vae: %s", report["vae"])
+    t1 = time.perf_counter()
+    cache = encode_clips(vae, clips)
+    report["encode_seconds"] = time.perf_counter() - t1
+    prompts = PromptEmbeddings(None, BASE_TINY["max_text_seq_length"], BASE_TINY["text_embed_dim"], seed=0)
+    base, report["base"] = train_base(cache, clips, prompts, args.base_steps, share("base"))
+    logging.info("base: %s", report["base"])
+    camera, report["camera"] = train_camera(base, cache, clips, prompts, args.camera_steps, share("camera"))
+    logging.info("camera: %s", report["camera"])
+
+    report["lalrm"] = lalrm_job.result()
+    pool.shutdown()
+    lalrm = LaLRM.from_pretrained(lalrm_dir / "model").eval()
+    logging.info("lalrm: %s", report["lalrm"])
+
+    embeds = prompts([""])  # (1, L, D): the fixed embedding every training clip saw (no captions)
+    shutil.rmtree(args.out, ignore_errors=True)
+    save_family(args.out, base, camera, vae, CogVideoXDPMScheduler(**SCHEDULER_5B_I2V), lalrm, HEIGHT, WIDTH,
+                NUM_FRAMES, name="wonderland-demo", prompt_embeds=embeds, negative_prompt_embeds=embeds.clone(),
+                defaults=DEFAULTS)
+    report["total_seconds"] = time.perf_counter() - t0
+    write_json(args.out / "training.json", report)
+    print(f"wrote {args.out} in {report['total_seconds'] / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
