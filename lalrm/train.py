@@ -1,5 +1,8 @@
 """LaLRM training: `python -m lalrm.train stage=highres model=full data=mixed` (Hydra, configs/lalrm).
 
+Several processes: `accelerate launch --multi_gpu --num_processes N -m lalrm.train ...` (DDP; NCCL on GPUs,
+gloo on a CPU-only machine; `--use_fsdp` for FSDP of the full model).
+
 The entry point only composes the config; `train(cfg)` does the work and is what tests call.
 accelerate handles devices, mixed precision (bf16 autocast on CUDA) and DDP (`accelerate launch`).
 """
@@ -70,6 +73,14 @@ def dry_run(cfg: TrainConfig) -> str:
     return report
 
 
+def check_replicas(acc, model: torch.nn.Module) -> None:
+    """Every process must hold the same weights (DDP's invariant); compares per-tensor sums across ranks."""
+    sums = torch.stack([p.detach().float().sum() for p in model.parameters()])  # (P,)
+    every = acc.gather(sums[None])  # (processes, P)
+    if not torch.equal(every, every[:1].expand_as(every)):
+        raise RuntimeError("model replicas diverged across processes")
+
+
 class RunLog:
     """Scalars to TensorBoard and to `<output_dir>/log.jsonl` (main process only)."""
 
@@ -108,8 +119,9 @@ def train(cfg: DictConfig | TrainConfig) -> Path:
         return Path(cfg.output_dir)
     tr, st = cfg.trainer, cfg.stage
     out, total = Path(cfg.output_dir), cfg.total_steps
-    mp = tr.mixed_precision if torch.cuda.is_available() else "no"
-    acc = Accelerator(mixed_precision=mp)
+    cuda = torch.cuda.is_available()
+    # cpu=True without CUDA: under `accelerate launch --multi_gpu` / torchrun that is DDP over gloo
+    acc = Accelerator(mixed_precision=tr.mixed_precision if cuda else "no", cpu=not cuda)
     if st.batch_size % acc.num_processes:
         raise ValueError(f"stage.batch_size {st.batch_size} is not divisible by {acc.num_processes} processes")
     set_seed(cfg.seed)
@@ -170,6 +182,7 @@ def train(cfg: DictConfig | TrainConfig) -> Path:
         return ckpt_root
 
     # 4. the final model, as a diffusers folder (atomic: written beside, then renamed)
+    check_replicas(acc, model)
     final = out / "model"
     if acc.is_main_process:
         tmp = out / ".tmp-model"
@@ -178,7 +191,8 @@ def train(cfg: DictConfig | TrainConfig) -> Path:
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         with atomic_open(out / "config.json") as f:
-            json.dump({"version": cfg.version, "stage": st.name, "steps": total}, f)
+            json.dump({"version": cfg.version, "stage": st.name, "steps": total,
+                       "processes_in_sync": acc.num_processes}, f)
     acc.wait_for_everyone()
     return final
 
