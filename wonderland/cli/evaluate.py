@@ -1,0 +1,184 @@
+"""`wonderland-eval task=video|3d|recon dataset=re10k|dl3dv|tanks|synthetic dataset.root=... model_dir=...`
+
+The paper's evaluation protocol (SPEC section 4; configs in configs/eval/). The Hydra `main` only
+composes the config; `evaluate(cfg)` does the work and is what tests call:
+  1. the index: given (`index=`), or built seeded over the dataset; fixed in `<output_dir>/index.json`;
+  2. this shard's clips (`shard=i/n`, or accelerate's process index) not yet in the results logs are
+     evaluated one by one, each record appended to the shard's JSONL as soon as it is finished;
+  3. from every shard's records: summary.json, table.md (the paper's row beside ours), per-frame PSNR
+     and camera-path plots; FID / FVD over the whole set from the stored per-clip features.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from ..data import open_scenes
+from ..errors import InputError
+from ..eval import ResultsLog, parse_shard, plot_camera_paths, plot_per_frame_psnr, read_results, shard_items
+from ..eval.clips import clip_id, resolve_index
+from ..eval.report import summarize, write_report
+from ..io import atomic_path
+from ..metrics import MetricWeights, frechet_distance_of_features, load_metric_nets
+
+log = logging.getLogger(__name__)
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "eval"
+
+
+def _shard(cfg: DictConfig) -> tuple[int, int, bool]:
+    """(index, count, launched by accelerate)."""
+    if cfg.shard is not None:
+        return (*parse_shard(str(cfg.shard)), False)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        from accelerate import PartialState
+
+        state = PartialState()
+        return state.process_index, state.num_processes, True
+    return 0, 1, False
+
+
+def _device(cfg: DictConfig, accelerate: bool):
+    from .generate import resolve_device_dtype
+
+    device = cfg.device
+    if accelerate and device == "auto":
+        from accelerate import PartialState
+
+        device = str(PartialState().device)
+    return resolve_device_dtype(device, cfg.dtype)
+
+
+def _features_path(out_dir: Path, cid: str) -> Path:
+    return out_dir / "features" / (cid.replace(os.sep, "_") + ".npz")
+
+
+def _set_metrics(task: str, out_dir: Path, records: list[dict], unavailable: dict[str, str]) -> dict:
+    """{metric: (value | None, reason | None)} of the whole set: FID / FVD from the stored features,
+    and the reason for every per-clip metric whose network is missing (LPIPS)."""
+    out = {}
+    if "lpips" in unavailable:
+        out |= {m: (None, unavailable["lpips"]) for m in ("lpips", "lpips_unseen")[: 2 if task == "recon" else 1]}
+    if task != "video":
+        return out
+    for metric, prefix in (("fid", "fid"), ("fvd", "fvd")):
+        if metric in unavailable:
+            out[metric] = (None, unavailable[metric])
+            continue
+        paths = [_features_path(out_dir, r["clip_id"]) for r in records]
+        missing = sum(not p.exists() for p in paths)
+        if missing:
+            out[metric] = (None, f"features missing for {missing} of {len(paths)} clips (evaluated without the "
+                                 f"{metric.upper()} weights?); evaluate into a new output_dir")
+            continue
+        stored = [np.load(p) for p in paths]
+        fake = np.concatenate([s[f"{prefix}_fake"] for s in stored])
+        real = np.concatenate([s[f"{prefix}_real"] for s in stored])
+        if min(len(fake), len(real)) < 2:
+            out[metric] = (None, f"{metric.upper()} needs at least 2 samples per set")
+        else:
+            out[metric] = (frechet_distance_of_features(real, fake), None)
+    return out
+
+
+def write_outputs(cfg: DictConfig, out_dir: Path, ids: list[str], unavailable: dict[str, str]) -> dict:
+    """Summary, table and plots from every shard's records of this index."""
+    task, dataset = cfg.task.name, cfg.dataset.name
+    order = {c: i for i, c in enumerate(ids)}
+    records = sorted((r for r in read_results(out_dir) if r["clip_id"] in order), key=lambda r: order[r["clip_id"]])
+    summary = summarize(task, records, {dataset: _set_metrics(task, out_dir, records, unavailable)})
+    summary |= {"index_clips": len(ids), "finished_clips": len(records)}
+    write_report(out_dir, summary)
+    plot_per_frame_psnr(records, out_dir / "per_frame_psnr.png")
+    if task == "video":
+        import torch
+
+        for r in records[: cfg.num_path_plots]:
+            cam = r["camera"]
+            est = torch.tensor([[[np.nan if v is None else v for v in row] for row in m] for m in cam["est_c2w"]],
+                               dtype=torch.float64)  # (F, 4, 4); JSON null = NaN = unregistered
+            plot_camera_paths(est, torch.tensor(cam["gt_c2w"], dtype=torch.float64),
+                              out_dir / "camera_paths" / f"{r['clip_id'].replace(os.sep, '_')}.png",
+                              torch.tensor(cam["registered"]), title=r["clip_id"])
+    return summary
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    """Run (or resume) this shard of the evaluation in `cfg` (see configs/eval/config.yaml) -> summary."""
+    from ..pipeline.evaluation import TASKS, TaskOptions, eval_clip
+    from ..pipeline.manifest import read_manifest
+
+    task = cfg.task.name
+    if task not in TASKS:
+        raise InputError(None, "task", f"unknown task {task!r}; expected one of {TASKS}")
+    out_dir = Path(cfg.output_dir)
+    shard_index, shard_count, accelerate = _shard(cfg)
+    manifest = read_manifest(cfg.model_dir) if not cfg.report_only else None
+    num_frames = cfg.num_frames or (manifest.num_frames if manifest else 49)
+    if manifest is not None and num_frames != manifest.num_frames:
+        raise InputError(None, "num_frames", f"the model generates {manifest.num_frames} frames, not {num_frames}")
+    scenes = open_scenes(cfg.dataset.kind, cfg.dataset.root, **OmegaConf.to_container(cfg.dataset.options))
+    count = cfg.num_clips or cfg.dataset.num_clips[task]
+    index = resolve_index(out_dir, scenes, num_frames, count, list(cfg.dataset.strides), cfg.seed, cfg.index)
+    ids = [clip_id(e) for e in index.entries]
+    bad = [e for e in index.entries if e.num_frames != num_frames or e.key not in set(scenes.keys)]
+    if bad:
+        raise InputError(out_dir / "index.json", "entries", f"{len(bad)} clip(s) are not {num_frames}-frame clips "
+                         f"of scenes in {cfg.dataset.root} (first: {clip_id(bad[0])})")
+
+    weights = MetricWeights(**OmegaConf.to_container(cfg.weights))
+    results = ResultsLog(out_dir, (shard_index, shard_count))
+    todo = [e for e in shard_items(index.entries, shard_index, shard_count) if clip_id(e) not in results.done()]
+    device, dtype = _device(cfg, accelerate)
+    nets = load_metric_nets(weights, device)
+    if todo and not cfg.report_only:
+        from ..pipeline import WonderlandPipeline
+
+        opt = TaskOptions(**{k: v for k, v in OmegaConf.to_container(cfg.task).items() if k != "name"},
+                          num_inference_steps=cfg.num_inference_steps, guidance_scale=cfg.guidance_scale,
+                          prompt=cfg.prompt, seed=cfg.seed)
+        pipe = WonderlandPipeline.from_pretrained(manifest.root, device=device, dtype=dtype)
+        pipe.set_progress_bar(False)
+        log.info("%s on %s: %d of this shard's clips to evaluate", task, cfg.dataset.name, len(todo))
+        for n, entry in enumerate(todo, 1):
+            t0 = time.perf_counter()
+            cid = clip_id(entry)
+            result = eval_clip(task, pipe, scenes[scenes.position(entry.key)], entry, nets, opt)
+            if result.features:  # before the record: a logged clip always has its features
+                with atomic_path(_features_path(out_dir, cid)) as tmp, open(tmp, "wb") as f:
+                    np.savez(f, **result.features)
+            seconds = time.perf_counter() - t0
+            results.append({"clip_id": cid, "dataset": cfg.dataset.name, "key": entry.key, "start": entry.start,
+                            "stride": entry.stride, "metrics": result.metrics, **result.extras,
+                            "seconds": seconds})
+            log.info("[%d/%d] %s: psnr %.2f (%.1f s)", n, len(todo), cid, result.metrics.get("psnr") or float("nan"),
+                     seconds)
+    if accelerate:
+        from accelerate import PartialState
+
+        PartialState().wait_for_everyone()
+        if not PartialState().is_main_process:
+            return {}
+    return write_outputs(cfg, out_dir, ids, nets.unavailable)
+
+
+def main() -> None:
+    import hydra
+
+    @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
+    def _main(cfg: DictConfig) -> None:
+        logging.basicConfig(level=logging.INFO, format="wonderland-eval: %(message)s")
+        summary = evaluate(cfg)
+        if summary:
+            print((Path(cfg.output_dir) / "table.md").read_text())
+
+    _main()
+
+
+if __name__ == "__main__":
+    main()
