@@ -90,6 +90,9 @@ class GeneratedClips(Dataset):
         cams = Cameras(torch.tensor(meta["c2w"], dtype=torch.float64), torch.tensor(meta["K"], dtype=torch.float64),
                        meta["height"], meta["width"])
         latents = load_file(clip / "latents.safetensors")["latents"]  # (16, T, h, w)
+        if (8 * latents.shape[-2], 8 * latents.shape[-1]) != (cams.height, cams.width):
+            raise InputError(clip / "cameras.json", "height/width", f"{cams.height}x{cams.width} does not match "
+                             f"latents {tuple(latents.shape)} (x8)")
         frames = read_frames(clip)  # (F, 3, H, W)
         if frames.shape[0] != len(cams):
             raise InputError(clip, "frames", f"{frames.shape[0]} frames for {len(cams)} cameras")
@@ -127,12 +130,18 @@ class MixedStream(Dataset):
     def __len__(self) -> int:
         return self.total
 
-    def __getitem__(self, i: int) -> dict:
+    def locate(self, i: int) -> tuple[int, int]:
+        """(source, item) that sample i is drawn from."""
         rng = random.Random(f"{self.seed}/mix/{i}")
-        ds = rng.choices([d for d, _ in self.sources], weights=[w for _, w in self.sources])[0]
+        src = rng.choices(range(len(self.sources)), weights=[w for _, w in self.sources])[0]
+        return src, rng.randrange(len(self.sources[src][0]))
+
+    def __getitem__(self, i: int) -> dict:
+        src, item = self.locate(i)
+        ds = self.sources[src][0]
         if hasattr(ds, "set_epoch"):
             ds.set_epoch(i // self.total)
-        return ds[rng.randrange(len(ds))]
+        return ds[item]
 
 
 class StepBatchSampler(Sampler[list[int]]):

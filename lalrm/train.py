@@ -74,7 +74,12 @@ def dry_run(cfg: TrainConfig) -> str:
 
 
 def check_replicas(acc, model: torch.nn.Module) -> None:
-    """Every process must hold the same weights (DDP's invariant); compares per-tensor sums across ranks."""
+    """Every process must hold the same weights (DDP's invariant); compares per-tensor sums across ranks.
+    Skipped for sharded (FSDP) or single-process runs."""
+    from accelerate.utils import DistributedType
+
+    if acc.distributed_type not in (DistributedType.MULTI_GPU, DistributedType.MULTI_CPU):
+        return
     sums = torch.stack([p.detach().float().sum() for p in model.parameters()])  # (P,)
     every = acc.gather(sums[None])  # (processes, P)
     if not torch.equal(every, every[:1].expand_as(every)):

@@ -83,3 +83,19 @@ def test_mixed_stream_is_deterministic_and_honours_weights():
     assert abs(keys.count("a") / 3000 - 0.2) < 0.03
     assert [stream[i] for i in range(20)] == [MixedStream([(a, 0.2), (b, 0.8)], seed=3)[i] for i in range(20)]
     assert [stream[i] for i in range(20)] != [MixedStream([(a, 0.2), (b, 0.8)], seed=4)[i] for i in range(20)]
+
+
+def test_highres_stream_mixes_generated_clips_at_the_configured_fraction(synth_root, tmp_path):
+    cams = orbit_cameras(1, 9, 32, 48)[0]
+    write_generated_clip(tmp_path / "gen" / "clip_a", cams, torch.rand(9, 3, 32, 48), torch.randn(16, 3, 4, 6))
+    cfg = build_config(compose(smoke_overrides("highres", synth_root, tmp_path / "run")
+                               + [f"stage.generated.root={tmp_path / 'gen'}", "stage.generated.fraction=0.3"]))
+    stream = build_stream(cfg)
+    generated = [i for i in range(400) if isinstance(stream.sources[stream.locate(i)[0]][0], GeneratedClips)]
+    assert abs(len(generated) / 400 - 0.3) < 0.07
+    captured = next(i for i in range(400) if i not in generated)
+    assert stream[generated[0]]["key"] == "clip_a" and stream[captured]["key"].startswith("synth_")
+    vae = build_vae(cfg, "cpu")
+    batch = prepare_batch([stream.sources[1][0][0], stream.sources[0][0][0]], vae, torch.device("cpu"))
+    assert batch["latents"].shape == (2, 16, 3, 4, 6) and batch["sup_frames"].shape == (2, 2, 3, 16, 24)
+
