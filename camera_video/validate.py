@@ -39,7 +39,7 @@ def validate(model, vae, scheduler, dataset, prompts, cfg, step: int, accelerato
 
     from .pipeline import CameraVideoPipeline
 
-    t = cfg.trainer
+    t, was_training = cfg.trainer, model.training
     loss = held_out_loss(model, scheduler, dataset, prompts, vae, seed=t.seed)
     accelerator.log({"val/loss": loss}, step=step)
     if vae is None:
@@ -61,4 +61,4 @@ def validate(model, vae, scheduler, dataset, prompts, cfg, step: int, accelerato
         out = pipe(image, cams, prompt_embeds=text, negative_prompt_embeds=prompts(["__null__"]),
                    num_inference_steps=t.val_inference_steps, seed=t.seed + i)
         write_video(out_dir / f"{item['key']}.mp4", out.frames[0])
-    model.train()
+    model.train(was_training)

@@ -59,3 +59,25 @@ def test_wrong_trajectory_length_is_refused_before_sampling(pipe):
     cams = make_preset("orbit", num_frames=25, height=H, width=W)
     with pytest.raises(InputError, match="49 frames"):
         pipe(torch.rand(1, 3, H, W), cams, prompt_embeds=torch.randn(1, 8, 16), guidance_scale=1.0)
+
+
+def test_validation_logs_held_out_loss_and_writes_a_video_per_clip(pipe, tmp_path):
+    from camera_video.config import to_schema
+    from camera_video.data import PromptEmbeddings
+    from camera_video.validate import validate
+    from wonderland.data.synth import make_synthetic_scene
+    from wonderland.geometry import normalize_poses
+    from wonderland.video import read_video
+
+    from .conftest import compose
+
+    frames, cams = make_synthetic_scene(3, F, H, W)
+    c2w, _ = normalize_poses(cams.c2w)
+    clips = [{"frames": frames, "c2w": c2w.float(), "K": cams.K.float(), "key": "clip"}]
+    cfg = to_schema(compose("model=tiny", "trainer=smoke", f"trainer.output_dir={tmp_path}", "trainer.val_clips=1"))
+    logged = {}
+    tracker = type("Tracker", (), {"log": lambda self, values, step: logged.update(values, step=step)})()
+    validate(pipe.transformer, pipe.vae, pipe.scheduler, clips, PromptEmbeddings(None, 8, 16), cfg, 7, tracker)
+    assert logged["step"] == 7 and logged["val/loss"] > 0
+    video = read_video(tmp_path / "validation" / "step_00000007" / "clip.mp4")
+    assert video.shape[0] == F and video.shape[-2:] == (H, W)
