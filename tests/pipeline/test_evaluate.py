@@ -139,12 +139,16 @@ def test_shards_cover_the_index_exactly_once(tiny_family, dataset, tmp_path, mon
     assert {p.name for p in out.glob("clips*.jsonl")} == {"clips.shard-0-of-2.jsonl", "clips.shard-1-of-2.jsonl"}
     evaluate(config(tiny_family, dataset, out, "task=video", "num_clips=3"))  # one process: all done already
     assert len(calls.ids) == 3
+    table = (out / "table.md").read_text()
+    (out / "table.md").unlink()
+    evaluate(config(tiny_family, dataset, out, "task=video", "report_only=true", "model_dir=/nonexistent",
+                    "dataset.root=/nonexistent"))  # the report from the stored index and logs alone
+    assert (out / "table.md").read_text() == table and len(calls.ids) == 3
 
     entry = summary["datasets"]["re10k"]
     assert entry["num_clips"] == 3 and entry["camera"] == {"unregistered_frames": 3, "clips_with_unregistered": 3}
     for metric, where in (("fid", "inception"), ("fvd", "i3d"), ("lpips", "PerceptualSimilarity")):
         assert where in entry["unavailable"][metric]  # no weights configured: unavailable, with where to get them
-    table = (out / "table.md").read_text()
     assert "| RealEstate10K | ours (n=3) | n/a | n/a | 0.000 | 0.000 | n/a |" in table
     assert "3 frame(s) unregistered in 3 clip(s)" in table
     plots = sorted((out / "camera_paths").glob("*.png"))
@@ -159,3 +163,42 @@ def test_an_index_of_other_clip_lengths_is_refused_before_loading_models(tiny_fa
     EvalIndex([EvalEntry("synth_00000", 0, 1, 17)], 0).save(tmp_path / "idx.json")
     with pytest.raises(InputError, match="not 49-frame clips"):
         evaluate(config(tiny_family, dataset, tmp_path / "o", "task=3d", f"index={tmp_path / 'idx.json'}"))
+    assert not (tmp_path / "o" / "index.json").exists()  # not fixed as the folder's index: a fixed rerun may go on
+
+
+def test_fid_and_fvd_pool_the_stored_features_of_every_clip(tiny_family, dataset, tmp_path, monkeypatch):
+    """Each clip stores (real, fake) features; the set-level distance pools all clips. With fake = real + c
+    in every clip the two pooled sets share their covariance, so the Fréchet distance is exactly D c^2."""
+    import numpy as np
+
+    import wonderland.cli.evaluate as cli
+    from wonderland.metrics import MetricNets
+
+    def with_features(task, pipe, scene, entry, nets, opt):
+        result = fake_video_clip(task, pipe, scene, entry, nets, opt)
+        real = np.random.default_rng(entry.start).normal(size=(6, 5))
+        result.features = {"fid_real": real, "fid_fake": real + 0.5, "fvd_real": real[:2], "fvd_fake": real[:2] - 1}
+        return result
+
+    monkeypatch.setattr(evaluation, "eval_clip", with_features)
+    monkeypatch.setattr(cli, "load_metric_nets", lambda weights, device: MetricNets(unavailable={"lpips": "none"}))
+    out = tmp_path / "fid"
+    entry = evaluate(config(tiny_family, dataset, out, "task=video", "num_clips=3"))["datasets"]["re10k"]
+    assert entry["metrics"]["fid"]["mean"] == pytest.approx(5 * 0.5**2, abs=1e-6)
+    assert entry["metrics"]["fvd"]["mean"] == pytest.approx(5 * 1.0, abs=1e-6)
+    assert set(entry["unavailable"]) == {"lpips"}
+    (out / "features" / f"{index_ids(out)[0]}.npz").unlink()  # a clip without features: no partial FID
+    entry = evaluate(config(tiny_family, dataset, out, "task=video", "num_clips=3"))["datasets"]["re10k"]
+    assert "features missing for 1 of 3 clips" in entry["unavailable"]["fid"]
+
+
+@pytest.mark.slow
+def test_video_task_generates_and_scores_cameras(tiny_family, dataset, tmp_path):
+    out = tmp_path / "video"
+    summary = evaluate(config(tiny_family, dataset, out, "task=video", "num_clips=1", "num_inference_steps=1"))
+    (record,) = read_results(out)
+    m, cam = record["metrics"], record["camera"]
+    assert len(m["per_frame_psnr"]) == 14 and len(cam["registered"]) == len(cam["gt_c2w"]) == 16
+    assert m["num_unregistered"] == 16 - sum(cam["registered"])  # noise frames of the tiny model: counted
+    assert summary["datasets"]["re10k"]["camera"]["unregistered_frames"] == m["num_unregistered"]
+    assert (out / "camera_paths" / f"{record['clip_id']}.png").read_bytes().startswith(PNG)

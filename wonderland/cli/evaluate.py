@@ -3,7 +3,7 @@
 The paper's evaluation protocol (SPEC section 4; configs in configs/eval/). The Hydra `main` only
 composes the config; `evaluate(cfg)` does the work and is what tests call:
   1. the index: given (`index=`), or built seeded over the dataset; fixed in `<output_dir>/index.json`;
-  2. this shard's clips (`shard=i/n`, or accelerate's process index) not yet in the results logs are
+  2. this shard's clips (`shard=i/n`, or the rank under accelerate / torchrun) not yet in the results logs are
      evaluated one by one, each record appended to the shard's JSONL as soon as it is finished;
   3. from every shard's records: summary.json, table.md (the paper's row beside ours), per-frame PSNR
      and camera-path plots; FID / FVD over the whole set from the stored per-clip features.
@@ -13,77 +13,43 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from ..data import open_scenes
+from ..data import EvalIndex, open_scenes
 from ..errors import InputError
 from ..eval import ResultsLog, parse_shard, plot_camera_paths, plot_per_frame_psnr, read_results, shard_items
-from ..eval.clips import clip_id, resolve_index
+from ..eval.clips import INDEX_FILE, clip_id, resolve_index
 from ..eval.report import summarize, write_report
-from ..io import atomic_path
-from ..metrics import MetricWeights, frechet_distance_of_features, load_metric_nets
+from ..eval.set_metrics import save_features, set_metrics
+from ..metrics import MetricWeights, load_metric_nets
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "eval"
 
 
-def _shard(cfg: DictConfig) -> tuple[int, int, bool]:
-    """(index, count, launched by accelerate)."""
+def _shard(cfg: DictConfig) -> tuple[int, int]:
+    """`shard=i/n`, else the process rank / world size that `accelerate launch` and `torchrun` set."""
     if cfg.shard is not None:
-        return (*parse_shard(str(cfg.shard)), False)
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        from accelerate import PartialState
-
-        state = PartialState()
-        return state.process_index, state.num_processes, True
-    return 0, 1, False
+        return parse_shard(str(cfg.shard))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return (int(os.environ.get("RANK", "0")), world) if world > 1 else (0, 1)
 
 
-def _device(cfg: DictConfig, accelerate: bool):
+def _device(cfg: DictConfig):
+    """cfg.device / cfg.dtype; `auto` under a multi-process launcher picks this process's GPU."""
+    import torch
+
     from .generate import resolve_device_dtype
 
     device = cfg.device
-    if accelerate and device == "auto":
-        from accelerate import PartialState
-
-        device = str(PartialState().device)
+    if device == "auto" and "LOCAL_RANK" in os.environ and torch.cuda.is_available():
+        device = f"cuda:{os.environ['LOCAL_RANK']}"
     return resolve_device_dtype(device, cfg.dtype)
-
-
-def _features_path(out_dir: Path, cid: str) -> Path:
-    return out_dir / "features" / (cid.replace(os.sep, "_") + ".npz")
-
-
-def _set_metrics(task: str, out_dir: Path, records: list[dict], unavailable: dict[str, str]) -> dict:
-    """{metric: (value | None, reason | None)} of the whole set: FID / FVD from the stored features,
-    and the reason for every per-clip metric whose network is missing (LPIPS)."""
-    out = {}
-    if "lpips" in unavailable:
-        out |= {m: (None, unavailable["lpips"]) for m in ("lpips", "lpips_unseen")[: 2 if task == "recon" else 1]}
-    if task != "video":
-        return out
-    for metric, prefix in (("fid", "fid"), ("fvd", "fvd")):
-        if metric in unavailable:
-            out[metric] = (None, unavailable[metric])
-            continue
-        paths = [_features_path(out_dir, r["clip_id"]) for r in records]
-        missing = sum(not p.exists() for p in paths)
-        if missing:
-            out[metric] = (None, f"features missing for {missing} of {len(paths)} clips (evaluated without the "
-                                 f"{metric.upper()} weights?); evaluate into a new output_dir")
-            continue
-        stored = [np.load(p) for p in paths]
-        fake = np.concatenate([s[f"{prefix}_fake"] for s in stored])
-        real = np.concatenate([s[f"{prefix}_real"] for s in stored])
-        if min(len(fake), len(real)) < 2:
-            out[metric] = (None, f"{metric.upper()} needs at least 2 samples per set")
-        else:
-            out[metric] = (frechet_distance_of_features(real, fake), None)
-    return out
 
 
 def write_outputs(cfg: DictConfig, out_dir: Path, ids: list[str], unavailable: dict[str, str]) -> dict:
@@ -91,7 +57,8 @@ def write_outputs(cfg: DictConfig, out_dir: Path, ids: list[str], unavailable: d
     task, dataset = cfg.task.name, cfg.dataset.name
     order = {c: i for i, c in enumerate(ids)}
     records = sorted((r for r in read_results(out_dir) if r["clip_id"] in order), key=lambda r: order[r["clip_id"]])
-    summary = summarize(task, records, {dataset: _set_metrics(task, out_dir, records, unavailable)})
+    whole_set = set_metrics(task, out_dir, [r["clip_id"] for r in records], unavailable)
+    summary = summarize(task, records, {dataset: whole_set})
     summary |= {"index_clips": len(ids), "finished_clips": len(records)}
     write_report(out_dir, summary)
     plot_per_frame_psnr(records, out_dir / "per_frame_psnr.png")
@@ -117,26 +84,25 @@ def evaluate(cfg: DictConfig) -> dict:
     if task not in TASKS:
         raise InputError(None, "task", f"unknown task {task!r}; expected one of {TASKS}")
     out_dir = Path(cfg.output_dir)
-    shard_index, shard_count, accelerate = _shard(cfg)
-    manifest = read_manifest(cfg.model_dir) if not cfg.report_only else None
-    num_frames = cfg.num_frames or (manifest.num_frames if manifest else 49)
-    if manifest is not None and num_frames != manifest.num_frames:
+    weights = MetricWeights(**OmegaConf.to_container(cfg.weights))
+    device, dtype = _device(cfg)
+    if cfg.report_only:  # the stored index and logs are all it needs
+        ids = [clip_id(e) for e in EvalIndex.load(out_dir / INDEX_FILE).entries]
+        return write_outputs(cfg, out_dir, ids, load_metric_nets(weights, device).unavailable)
+    shard_index, shard_count = _shard(cfg)
+    manifest = read_manifest(cfg.model_dir)
+    num_frames = cfg.num_frames or manifest.num_frames
+    if num_frames != manifest.num_frames:
         raise InputError(None, "num_frames", f"the model generates {manifest.num_frames} frames, not {num_frames}")
     scenes = open_scenes(cfg.dataset.kind, cfg.dataset.root, **OmegaConf.to_container(cfg.dataset.options))
     count = cfg.num_clips or cfg.dataset.num_clips[task]
     index = resolve_index(out_dir, scenes, num_frames, count, list(cfg.dataset.strides), cfg.seed, cfg.index)
     ids = [clip_id(e) for e in index.entries]
-    bad = [e for e in index.entries if e.num_frames != num_frames or e.key not in set(scenes.keys)]
-    if bad:
-        raise InputError(out_dir / "index.json", "entries", f"{len(bad)} clip(s) are not {num_frames}-frame clips "
-                         f"of scenes in {cfg.dataset.root} (first: {clip_id(bad[0])})")
 
-    weights = MetricWeights(**OmegaConf.to_container(cfg.weights))
     results = ResultsLog(out_dir, (shard_index, shard_count))
     todo = [e for e in shard_items(index.entries, shard_index, shard_count) if clip_id(e) not in results.done()]
-    device, dtype = _device(cfg, accelerate)
     nets = load_metric_nets(weights, device)
-    if todo and not cfg.report_only:
+    if todo:
         from ..pipeline import WonderlandPipeline
 
         opt = TaskOptions(**{k: v for k, v in OmegaConf.to_container(cfg.task).items() if k != "name"},
@@ -150,20 +116,14 @@ def evaluate(cfg: DictConfig) -> dict:
             cid = clip_id(entry)
             result = eval_clip(task, pipe, scenes[scenes.position(entry.key)], entry, nets, opt)
             if result.features:  # before the record: a logged clip always has its features
-                with atomic_path(_features_path(out_dir, cid)) as tmp, open(tmp, "wb") as f:
-                    np.savez(f, **result.features)
+                save_features(out_dir, cid, result.features)
             seconds = time.perf_counter() - t0
             results.append({"clip_id": cid, "dataset": cfg.dataset.name, "key": entry.key, "start": entry.start,
                             "stride": entry.stride, "metrics": result.metrics, **result.extras,
                             "seconds": seconds})
             log.info("[%d/%d] %s: psnr %.2f (%.1f s)", n, len(todo), cid, result.metrics.get("psnr") or float("nan"),
                      seconds)
-    if accelerate:
-        from accelerate import PartialState
-
-        PartialState().wait_for_everyone()
-        if not PartialState().is_main_process:
-            return {}
+    # Every process reports what all shards have finished (summary.json says how many of the index).
     return write_outputs(cfg, out_dir, ids, nets.unavailable)
 
 
@@ -172,10 +132,12 @@ def main() -> None:
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
     def _main(cfg: DictConfig) -> None:
-        logging.basicConfig(level=logging.INFO, format="wonderland-eval: %(message)s")
-        summary = evaluate(cfg)
-        if summary:
-            print((Path(cfg.output_dir) / "table.md").read_text())
+        try:
+            evaluate(cfg)
+        except InputError as e:  # bad input: one line, exit status 2 (as wonderland-generate)
+            print(f"wonderland-eval: error: {e}", file=sys.stderr)
+            sys.exit(2)
+        print((Path(cfg.output_dir) / "table.md").read_text())
 
     _main()
 

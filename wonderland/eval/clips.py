@@ -63,7 +63,8 @@ def resolve_index(out_dir: str | os.PathLike, scenes: Sequence, num_frames: int,
                   strides: Sequence[int], seed: int, given: str | os.PathLike | None = None) -> EvalIndex:
     """The run's index: the given file (ours or pixelSplat's), else `<out_dir>/index.json` from an
     earlier run, else a new seeded one over `scenes` (a `SceneCollection`). Written to
-    `<out_dir>/index.json`; a different index over an existing one is refused (results would mix)."""
+    `<out_dir>/index.json`; a different index over an existing one is refused (results would mix), and
+    so is one with clips of another length or of scenes the dataset lacks."""
     out = Path(out_dir) / INDEX_FILE
     if given is not None:
         given = Path(given)
@@ -80,6 +81,11 @@ def resolve_index(out_dir: str | os.PathLike, scenes: Sequence, num_frames: int,
         index = EvalIndex.from_scenes(scenes, count or len(scenes), num_frames, strides, seed)
     if not index.entries:
         raise InputError(given or out, "entries", "no clip of the index can be evaluated on this dataset")
+    known = set(scenes.keys)
+    bad = [e for e in index.entries if e.num_frames != num_frames or e.key not in known]
+    if bad:
+        raise InputError(given or out, "entries", f"{len(bad)} clip(s) are not {num_frames}-frame clips of scenes "
+                         f"in {scenes.root} (first: {clip_id(bad[0])})")
     if out.exists() and EvalIndex.load(out).entries != index.entries:
         raise InputError(out, None, "this output folder was evaluated on another index; use a new output_dir")
     index.save(out)
