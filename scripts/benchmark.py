@@ -1,7 +1,7 @@
 """Speed and memory benchmarks, one function per area (`scripts/bench_*.py`), ratios measured in one run.
 
     python scripts/benchmark.py            # every area
-    python scripts/benchmark.py render     # one area (render, data, lalrm, camera_video)
+    python scripts/benchmark.py render     # one area (render, data, metrics, lalrm, camera_video, eval)
 
 CUDA sections run only where a CUDA device is present. Numbers are printed, never asserted: the
 machines are noisy, so speed lives here rather than in timed tests.
@@ -16,8 +16,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-AREAS = {"render": "bench_render", "data": "bench_data", "lalrm": "bench_lalrm",
-         "camera_video": "bench_camera_video"}
+# area -> (module, benchmark functions in it)
+AREAS = {
+    "render": ("bench_render", ["bench_render"]),
+    "data": ("bench_data", ["bench_synth"]),
+    "metrics": ("bench_metrics", ["bench_image_metrics", "bench_sfm"]),
+    "lalrm": ("bench_lalrm", ["bench_lalrm"]),
+    "camera_video": ("bench_camera_video", ["bench_camera_video"]),
+    "eval": ("bench_eval", ["bench_eval"]),
+}
 
 
 def main(argv: list[str]) -> int:
@@ -27,12 +34,13 @@ def main(argv: list[str]) -> int:
         print(f"unknown area(s) {unknown}; expected {list(AREAS)}", file=sys.stderr)
         return 2
     for area in wanted:
-        module = importlib.import_module(AREAS[area])
-        fn = getattr(module, f"bench_{area}", None) or getattr(module, "main")
-        print(f"\n=== {area} ===", flush=True)
-        t0 = time.perf_counter()
-        fn()
-        print(f"[{area}: {time.perf_counter() - t0:.1f} s]", flush=True)
+        name, functions = AREAS[area]
+        module = importlib.import_module(name)
+        for fn in functions:
+            print(f"\n=== {area}: {fn} ===", flush=True)
+            t0 = time.perf_counter()
+            getattr(module, fn)()
+            print(f"[{fn}: {time.perf_counter() - t0:.1f} s]", flush=True)
     return 0
 
 
