@@ -7,7 +7,6 @@ half-written file under a final name.
 from __future__ import annotations
 
 import platform
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from ..io import write_json
 from ..render.cli import render_video
 from ..trajectories import save_trajectory
 from ..video import write_video
-from .pipeline import StageStats, WonderlandResult
+from .pipeline import StageTimer, WonderlandResult
 
 OUTPUT_FILES = ("scene.ply", "scene.splat", "video.mp4", "flythrough.mp4", "cameras.json", "report.json")
 BACKGROUND = 1.0  # white: what the LaLRM is trained against
@@ -42,19 +41,17 @@ def write_outputs(result: WonderlandResult, out_dir: str | Path, settings: dict,
     g = result.gaussians.prune(min_opacity) if min_opacity > 0 else result.gaussians
     g = g.detach().to("cpu")
     stats = dict(result.stats)
-    t0 = time.perf_counter()
-    save_ply(out / "scene.ply", g)
-    save_splat(out / "scene.splat", g)
-    write_video(out / "video.mp4", result.frames, fps=fps)
-    save_trajectory(out / "cameras.json", result.cameras, metadata={"pose_source": result.pose_source})
-    stats["write"] = StageStats(time.perf_counter() - t0, 0.0)
-    cams = render_cameras if render_cameras is not None else result.cameras
-    t0 = time.perf_counter()
     device = result.gaussians.means.device
-    rgb, _, _ = render_video(result.gaussians.detach(), cams.to(device=device, dtype=torch.float32),
-                             torch.full((3,), BACKGROUND, device=device), progress=progress)
-    write_video(out / "flythrough.mp4", rgb, fps=fps)
-    stats["flythrough"] = StageStats(time.perf_counter() - t0, 0.0)
+    with StageTimer(stats, "write", device):
+        save_ply(out / "scene.ply", g)
+        save_splat(out / "scene.splat", g)
+        write_video(out / "video.mp4", result.frames, fps=fps)
+        save_trajectory(out / "cameras.json", result.cameras, metadata={"pose_source": result.pose_source})
+    cams = render_cameras if render_cameras is not None else result.cameras
+    with StageTimer(stats, "flythrough", device):
+        rgb, _, _ = render_video(result.gaussians.detach(), cams.to(device=device, dtype=torch.float32),
+                                 torch.full((3,), BACKGROUND, device=device), progress=progress)
+        write_video(out / "flythrough.mp4", rgb, fps=fps)
     report = {
         "settings": settings,
         "versions": versions(),

@@ -55,7 +55,7 @@ class WonderlandResult:
     stats: dict[str, StageStats] = field(default_factory=dict)
 
 
-class _Stage:
+class StageTimer:
     """Times a stage and records its peak memory."""
 
     def __init__(self, stats: dict, name: str, device: torch.device):
@@ -104,7 +104,7 @@ class WonderlandPipeline:
         manifest = read_manifest(model_dir)
         device = torch.device(device)
         stats: dict[str, StageStats] = {}
-        with _Stage(stats, "load", device):
+        with StageTimer(stats, "load", device):
             transformer = build_camera_transformer(read_camera_config(manifest.camera), pretrained=manifest.base,
                                                    dtype=dtype)
             load_camera_weights(transformer, manifest.camera)
@@ -168,7 +168,7 @@ class WonderlandPipeline:
                     "negative_prompt_embeds": self.prompt_embeds.get("negative_prompt_embeds")}
         else:
             text = {"prompt": prompt}
-        with _Stage(self.stats, "video", self.device):
+        with StageTimer(self.stats, "video", self.device):
             out = self.video_pipe(prepared.image[None], cams, **text,
                                   num_inference_steps=num_inference_steps or d.get("num_inference_steps", 50),
                                   guidance_scale=guidance_scale if guidance_scale is not None
@@ -181,12 +181,12 @@ class WonderlandPipeline:
         """latents (16, T, h, w) + cameras (F,) at (8h, 8w) in any units -> Gaussians (G,) in those units."""
         from lalrm.inference import reconstruct
 
-        with _Stage(self.stats, "reconstruct", self.device):
+        with StageTimer(self.stats, "reconstruct", self.device):
             g = reconstruct(self.lalrm, latents[None], cameras[None])
         return g[0]
 
     def estimate_cameras(self, video: VideoResult) -> Cameras | None:
-        with _Stage(self.stats, "colmap", self.device):
+        with StageTimer(self.stats, "colmap", self.device):
             return colmap_cameras(video.frames, video.cameras, video.normalization)
 
     def __call__(self, image: Tensor, trajectory: Cameras, prompt: str | None = None, seed: int = 0,
