@@ -39,19 +39,14 @@ def load_image(path: str | Path) -> Tensor:
             im.load()
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise InputError(path, None, f"not a readable image ({e.__class__.__name__})") from None
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(im, dtype=np.float32) / (65535.0 if im.mode.startswith("I;16") or np.asarray(im).max() > 255
-                                                   else 255.0)
-        arr = np.repeat(arr[..., None], 3, -1)
+    if im.mode.startswith("I"):  # 16-bit (I;16*) or 32-bit integer grayscale: keep the precision
+        gray = np.asarray(im, dtype=np.float32)
+        full_scale = 65535.0 if im.mode.startswith("I;16") or gray.max() > 255 else 255.0
+        arr = np.repeat(gray[..., None] / full_scale, 3, -1)
     else:
         if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-            im = im.convert("RGBA")
-            bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-            im = Image.alpha_composite(bg, im)
-        rgb = np.asarray(im.convert("RGB"))
-        arr = rgb.astype(np.float32) / 255.0
-        if np.asarray(im).dtype == np.uint16:  # 16-bit RGB read by PIL as such
-            arr = np.asarray(im).astype(np.float32)[..., :3] / 65535.0
+            im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im.convert("RGBA"))
+        arr = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).clamp(0, 1)
 
 

@@ -16,7 +16,7 @@ from .. import __version__
 from ..gaussians import save_ply, save_splat
 from ..geometry import Cameras
 from ..io import write_json
-from ..render.cli import render_video
+from ..render import render_video
 from ..trajectories import save_trajectory
 from ..video import write_video
 from .pipeline import StageTimer, WonderlandResult

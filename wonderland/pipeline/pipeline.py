@@ -162,7 +162,6 @@ class WonderlandPipeline:
         prepared = fit_image(image, m.height, m.width)
         cams = self.fit_trajectory(trajectory).to(torch.float32)
         prompt = prompt if prompt is not None else d.get("prompt", "")
-        text = {}
         if self.prompt_embeds is not None and not m.has_text_encoder:
             text = {"prompt_embeds": self.prompt_embeds["prompt_embeds"],
                     "negative_prompt_embeds": self.prompt_embeds.get("negative_prompt_embeds")}

@@ -17,7 +17,6 @@ from pathlib import Path
 import torch
 from jaxtyping import Float
 from torch import Tensor
-from tqdm import tqdm
 
 from wonderland.errors import InputError
 from wonderland.gaussians import Gaussians, load_ply, load_splat
@@ -26,7 +25,7 @@ from wonderland.trajectories import load_trajectory, make_preset
 from wonderland.trajectories.cli import PRESET_PARAMS
 from wonderland.video import write_video
 
-from .api import render
+from .sequence import render_video
 
 
 def load_scene(path: str | Path) -> Gaussians:
@@ -82,20 +81,6 @@ def cameras_from_args(args: argparse.Namespace) -> Cameras:
     if (args.height or cams.height, args.width or cams.width) != (cams.height, cams.width):
         cams = cams.resize(args.height or cams.height, args.width or cams.width)
     return cams
-
-
-def render_video(scene: Gaussians, cameras: Cameras, background: Tensor, backend: str = "auto",
-                 progress: bool = True
-                 ) -> tuple[Float[Tensor, "f 3 h w"], Float[Tensor, "f 1 h w"], Float[Tensor, "f 1 h w"]]:
-    """Render frame by frame (bounded memory) with a progress bar -> rgb, alpha, depth on CPU."""
-    rgb, alpha, depth = [], [], []
-    with torch.no_grad():
-        for f in tqdm(range(len(cameras)), desc="rendering", unit="frame", disable=not progress):
-            out = render(scene, cameras[f:f + 1], background, backend)
-            rgb.append(out.rgb.cpu())
-            alpha.append(out.alpha.cpu())
-            depth.append(out.depth.cpu())
-    return torch.cat(rgb), torch.cat(alpha), torch.cat(depth)
 
 
 def main(argv: list[str] | None = None) -> int:
