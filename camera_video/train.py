@@ -19,11 +19,11 @@ from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .config import TrainConfig, to_schema
 from .data import PromptEmbeddings, build_datasets, collate, prepare_batch, seeded
 from .loss import i2v_loss
-from .models import BASE_5B_I2V, BASE_TINY, SCHEDULER_5B_I2V, CameraControlConfig, parameter_report
+from .models import BASE_5B_I2V, BASE_SMALL, BASE_TINY, SCHEDULER_5B_I2V, CameraControlConfig, parameter_report
 from .models.build import build_camera_transformer, load_camera_weights
 
 log = logging.getLogger(__name__)
-BASES = {"5b_i2v": BASE_5B_I2V, "tiny": BASE_TINY}
+BASES = {"5b_i2v": BASE_5B_I2V, "small": BASE_SMALL, "tiny": BASE_TINY}
 
 
 class StepBatchSampler(Sampler):

@@ -40,12 +40,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("models/wonderland-demo"))
     p.add_argument("--work", type=Path, default=Path("outputs/demo_training"), help="data and intermediate runs")
     p.add_argument("--budget-minutes", type=float, default=None, help="wall-time cap (default: none)")
-    p.add_argument("--scenes", type=int, default=64, help="training scenes")
+    p.add_argument("--scenes", type=int, default=256, help="training scenes")
     p.add_argument("--heldout-scenes", type=int, default=8)
-    p.add_argument("--vae-steps", type=int, default=300)
-    p.add_argument("--base-steps", type=int, default=800)
-    p.add_argument("--camera-steps", type=int, default=800)
-    p.add_argument("--lalrm-steps", type=int, default=120)
+    p.add_argument("--vae-steps", type=int, default=1500)
+    p.add_argument("--base-steps", type=int, default=1500)
+    p.add_argument("--camera-steps", type=int, default=1500)
+    p.add_argument("--lalrm-steps", type=int, default=1500)
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args(argv)
 
@@ -83,8 +83,11 @@ def main(argv=None) -> int:
     # The LaLRM needs only the VAE: it trains in a second process while the video model trains here.
     lalrm_dir = args.work / "lalrm"
     shutil.rmtree(lalrm_dir, ignore_errors=True)
+    # The two processes split the threads: oversubscribed cores made both stages 10-20x slower.
+    half = max(1, args.threads // 2)
+    torch.set_num_threads(max(1, args.threads - half))
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=torch.set_num_threads,
-                               initargs=(args.threads,))
+                               initargs=(half,))
     lalrm_job = pool.submit(train_lalrm, train_root, vae_dir, lalrm_dir, args.lalrm_steps)
 
     report["vae"]["heldout_reconstruction_psnr"] = reconstruction_psnr(vae, heldout)

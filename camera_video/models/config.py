@@ -35,6 +35,12 @@ BASE_TINY: dict = {
     "text_embed_dim": 16, "num_layers": 2, "sample_width": 6, "sample_height": 4, "max_text_seq_length": 8,
 }
 
+# A small base for CPU-trained families (the bundled demo): BASE_TINY's structure with heads 2x wider, 4 blocks
+# and a 1 x 1 patch, so each of the 13 x 4 x 6 latent positions is a token (a 2 x 2 patch leaves a 2 x 3 grid,
+# too coarse for a camera to move content on). About 1 M parameters, 312 video tokens.
+BASE_SMALL: dict = {**BASE_TINY, "num_attention_heads": 4, "attention_head_dim": 32, "time_embed_dim": 32,
+                    "num_layers": 4, "patch_size": 1}
+
 # The I2V model's sampler/training scheduler (scheduler/scheduler_config.json of CogVideoX-5B-I2V).
 SCHEDULER_5B_I2V: dict = dict(
     num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",

@@ -1,7 +1,7 @@
 """Stages 2 and 3: the tiny CogVideoX I2V base, then its camera branches on the frozen base.
 
 There is no pretrained small CogVideoX, so stage 2 pretrains the stock `CogVideoXTransformer3DModel`
-(`BASE_TINY`) on the I2V objective with no camera; stage 3 is the paper's recipe on top of it: a
+(`BASE_SMALL`) on the I2V objective with no camera; stage 3 is the paper's recipe on top of it: a
 `CameraVideoTransformer` built from the trained base (the control blocks are copies of its first blocks),
 base frozen, camera encoders + control branch + camera-LoRA trained. Both use camera_video's own loss
 (`i2v_loss`), batch preparation (`prepare_batch`: Plücker maps of the normalised cameras) and the
@@ -19,23 +19,8 @@ from torch import Tensor, nn
 from .common import Clips, Deadline, linear_decay
 
 log = logging.getLogger(__name__)
-CAMERA = dict(num_control_blocks=1, lora_rank=8, encoder_channels=16, encoder_layers=1)
-
-
-class StockI2V(nn.Module):
-    """The stock base behind `i2v_loss`'s model interface (`plucker` is ignored: there is no camera)."""
-
-    def __init__(self, base):
-        super().__init__()
-        self.base = base
-
-    config = property(lambda self: self.base.config)
-    dtype = property(lambda self: self.base.dtype)
-
-    def forward(self, hidden_states: Tensor, encoder_hidden_states: Tensor, timestep: Tensor, plucker=None,
-                image_rotary_emb=None, return_dict: bool = False):
-        return self.base(hidden_states=hidden_states, encoder_hidden_states=encoder_hidden_states,
-                         timestep=timestep, image_rotary_emb=image_rotary_emb, return_dict=return_dict)
+# Camera branches: control copies of the first half of the blocks (the paper's 21 of 42), LoRA rank 32.
+CAMERA = dict(num_control_blocks=2, lora_rank=32, encoder_channels=32, encoder_layers=1)
 
 
 @torch.no_grad()
@@ -80,7 +65,9 @@ def _fit(model: nn.Module, params: list, cache: dict[str, Tensor], clips: Clips,
         opt.zero_grad(set_to_none=True)
         losses.append(loss.item())
         if step % 50 == 0:
-            log.info("%s step %d loss %.4f (%.0f s)", name, step, loss.item(), clock.elapsed)
+            recent = losses[-50:]
+            log.info("%s step %d loss %.4f (mean of the last %d; %.0f s)", name, step, sum(recent) / len(recent),
+                     len(recent), clock.elapsed)
         if clock.passed():
             break
     model.eval().requires_grad_(False)
@@ -94,10 +81,11 @@ def train_base(cache, clips: Clips, prompts, steps: int, seconds: float | None, 
     """The stock tiny CogVideoX transformer trained on image-to-video without a camera."""
     from diffusers import CogVideoXTransformer3DModel
 
-    from camera_video.models import BASE_TINY
+    from camera_video.models import BASE_SMALL
+    from camera_video.pretrain import StockI2V
 
     torch.manual_seed(seed)
-    base = CogVideoXTransformer3DModel(**BASE_TINY)
+    base = CogVideoXTransformer3DModel(**BASE_SMALL)
     model = StockI2V(base)
     stats = _fit(model, list(base.parameters()), cache, clips, prompts, steps, seconds, batch, lr, False, seed,
                  "base")
