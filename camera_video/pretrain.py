@@ -38,23 +38,25 @@ class StockI2V(nn.Module):
                          timestep=timestep, image_rotary_emb=image_rotary_emb, return_dict=return_dict)
 
 
-def pretrain_base(base, scheduler, batch_at: Callable[[int], dict], steps: int, lr: float = 1e-3,
-                  seed: int = 0, log_every: int = 50) -> list[float]:
-    """Trains every parameter of `base` in place for `steps` AdamW steps (lr constant for the first half, then
-    linearly down to 10%) and returns the per-step losses. `batch_at(step)` gives latents (B, 16, T, h, w),
-    image_latents (B, 16, 1, h, w) and prompt_embeds (B, L, D); noise and timesteps are drawn from `seed`."""
-    model = StockI2V(base).train()
-    params = [p for p in base.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=1e-4)
+def linear_decay(optimizer: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """lr: constant for the first half, then linearly down to 10% (short runs end on a low lr)."""
     half = steps // 2
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 1.0 if s < half else max(0.1, 1 - (s - half) / max(1, steps - half)))
 
-    def lr_factor(s: int) -> float:
-        return 1.0 if s < half else max(0.1, 1 - (s - half) / (steps - half))
 
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
-    gen, losses = torch.Generator().manual_seed(seed), []
+def fit_i2v(model: nn.Module, params: list, scheduler, batch_at: Callable[[int], tuple[dict, torch.Generator]],
+            steps: int, lr: float = 1e-3, log_every: int = 50, name: str = "i2v",
+            stop: Callable[[], bool] | None = None) -> list[float]:
+    """AdamW on `params` with `i2v_loss` for `steps` steps (or until `stop()`), lr by `linear_decay`, gradients
+    clipped to norm 1; returns the per-step losses. `batch_at(step)` gives the batch (latents (B, 16, T, h, w),
+    image_latents (B, 16, 1, h, w), prompt_embeds (B, L, D), optional plucker) and the generator for its noise."""
+    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=1e-4)
+    sched = linear_decay(opt, steps)
+    losses: list[float] = []
+    model.train()
     for step in range(steps):
-        batch = {k: v for k, v in batch_at(step).items() if k != "plucker"}
+        batch, gen = batch_at(step)
         loss = i2v_loss(model, scheduler, batch, gen)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -64,7 +66,22 @@ def pretrain_base(base, scheduler, batch_at: Callable[[int], dict], steps: int, 
         losses.append(loss.item())
         if log_every and step % log_every == 0:
             recent = losses[-log_every:]
-            log.info("base pre-training step %d loss %.4f (mean of the last %d)", step, sum(recent) / len(recent),
-                     len(recent))
-    base.eval()
+            log.info("%s step %d loss %.4f (mean of the last %d)", name, step, sum(recent) / len(recent), len(recent))
+        if stop is not None and stop():
+            break
+    model.eval()
     return losses
+
+
+def pretrain_base(base, scheduler, batch_at: Callable[[int], dict], steps: int, lr: float = 1e-3,
+                  seed: int = 0, log_every: int = 50) -> list[float]:
+    """Trains every parameter of `base` in place (`fit_i2v` on `StockI2V(base)`) and returns the per-step
+    losses. `batch_at(step)` gives latents, image_latents and prompt_embeds (a plucker entry is dropped);
+    noise and timesteps are drawn from `seed`."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def without_camera(step: int) -> tuple[dict, torch.Generator]:
+        return {k: v for k, v in batch_at(step).items() if k != "plucker"}, gen
+
+    params = [p for p in base.parameters() if p.requires_grad]
+    return fit_i2v(StockI2V(base), params, scheduler, without_camera, steps, lr, log_every, "base pre-training")

@@ -57,9 +57,3 @@ class Deadline:
 
     def passed(self) -> bool:
         return self.seconds is not None and self.elapsed > self.seconds
-
-
-def linear_decay(optimizer: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """lr: constant for the first half, then linearly down to 10% (short runs end on a low lr)."""
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: 1.0 if s < steps // 2 else max(0.1, 1 - (s - steps // 2) / max(1, steps - steps // 2)))

@@ -13,7 +13,9 @@ import logging
 import torch
 from torch import Tensor
 
-from .common import HEIGHT, WIDTH, Clips, Deadline, linear_decay
+from camera_video.pretrain import linear_decay
+
+from .common import HEIGHT, WIDTH, Clips, Deadline
 
 log = logging.getLogger(__name__)
 CLIP_FRAMES, CROP = 9, (16, 24)

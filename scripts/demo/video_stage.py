@@ -16,7 +16,7 @@ import logging
 import torch
 from torch import Tensor, nn
 
-from .common import Clips, Deadline, linear_decay
+from .common import Clips, Deadline
 
 log = logging.getLogger(__name__)
 # Camera branches: control copies of the first half of the blocks (the paper's 21 of 42), LoRA rank 32.
@@ -41,36 +41,23 @@ def _fit(model: nn.Module, params: list, cache: dict[str, Tensor], clips: Clips,
     from diffusers import CogVideoXDPMScheduler
 
     from camera_video.data import prepare_batch, seeded
-    from camera_video.loss import i2v_loss
     from camera_video.models import SCHEDULER_5B_I2V
+    from camera_video.pretrain import fit_i2v
 
-    scheduler = CogVideoXDPMScheduler(**SCHEDULER_5B_I2V)
-    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=1e-4)
-    sched = linear_decay(opt, steps)
-    clock, losses = Deadline(seconds), []
-    model.train()
-    for step in range(steps):
-        gen = seeded(seed, step)
+    def batch_at(step: int) -> tuple[dict, torch.Generator]:
+        gen = seeded(seed, step)  # the clips and the noise of a step
         idx = torch.randint(len(clips), (batch,), generator=gen)
         raw = {"latents": cache["latents"][idx], "image_latents": cache["image_latents"][idx],
                "c2w": clips.c2w[idx], "K": clips.K[idx], "key": [clips.keys[i] for i in idx]}
         inputs = prepare_batch(raw, prompts)
         if not camera:
             inputs.pop("plucker")
-        loss = i2v_loss(model, scheduler, inputs, gen)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(loss.item())
-        if step % 50 == 0:
-            recent = losses[-50:]
-            log.info("%s step %d loss %.4f (mean of the last %d; %.0f s)", name, step, sum(recent) / len(recent),
-                     len(recent), clock.elapsed)
-        if clock.passed():
-            break
-    model.eval().requires_grad_(False)
+        return inputs, gen
+
+    clock = Deadline(seconds)
+    losses = fit_i2v(model, params, CogVideoXDPMScheduler(**SCHEDULER_5B_I2V), batch_at, steps, lr, name=name,
+                     stop=clock.passed)
+    model.requires_grad_(False)
     tail = losses[-50:]
     return {"steps": len(losses), "seconds": clock.elapsed, "batch": batch, "lr": lr,
             "first_loss": sum(losses[:50]) / len(losses[:50]), "last_loss": sum(tail) / len(tail)}
