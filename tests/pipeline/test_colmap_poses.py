@@ -15,6 +15,6 @@ def test_colmap_recovers_a_synthetic_clips_cameras_in_user_units():
     est = colmap_cameras(frames, cams, norm)
     assert est is not None
     rot = geodesic_angle(est.c2w[:, :3, :3], cams.c2w[:, :3, :3])
-    assert rot.max() < 0.035  # 2 degrees (measured 0.8)
+    assert rot.max() < 0.035  # 2 degrees (measured 1.07, single-threaded COLMAP is reproducible)
     err = (est.centers - cams.centers).norm(dim=-1) / norm.scale  # in units of the clip's extent
-    assert err.max() < 0.15 and err.mean() < 0.06  # measured 0.07 / 0.03; a unit or frame mix-up gives ~1
+    assert err.max() < 0.15 and err.mean() < 0.06  # measured 0.09 / 0.03; a unit or frame mix-up gives ~1
