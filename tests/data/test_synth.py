@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from wonderland.data import open_scenes
 from wonderland.data.raycast import Box, Sphere, Texture, World, render
@@ -101,3 +102,17 @@ def test_cli_writes_datasets_the_readers_give_back_exactly(tmp_path, fmt, worker
     assert len({np.asarray(s.load_frames([0])[0]).tobytes() for s in scenes}) == 3
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path), "--format", "colmap"])
+
+
+def test_supersampling_is_the_box_filtered_fine_render():
+    # supersample=2 at (h, w) is the (2h, 2w) render averaged over 2x2 blocks (up to 8-bit rounding) with
+    # the same cameras; it is closer to a much finer render (the anti-aliased truth) than one ray per pixel.
+    fine, fine_cams = make_synthetic_scene(3, 4, 48, 64)
+    aa, cams = make_synthetic_scene(3, 4, 24, 32, supersample=2)
+    plain, plain_cams = make_synthetic_scene(3, 4, 24, 32)
+    assert (aa - F.avg_pool2d(fine, 2)).abs().max() <= 1 / 255 + 1e-6
+    torch.testing.assert_close(cams.K, plain_cams.K)
+    torch.testing.assert_close(cams.K[:, :2], fine_cams.K[:, :2] / 2)
+    truth = F.avg_pool2d(make_synthetic_scene(3, 4, 192, 256)[0], 8)
+    assert (aa - truth).square().mean() < 0.6 * (plain - truth).square().mean()
+    assert torch.equal(aa * 255, (aa * 255).round())

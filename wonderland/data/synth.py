@@ -4,6 +4,8 @@ Every scene comes from one integer seed: a room (60%) or an open scene, a camera
 orbit), then objects placed where they keep clear of every camera, rendered by the exact ray-caster
 (`raycast.py`). The world and path do not depend on the image size, so one seed at two resolutions is
 the same scene. Frames are quantised to 8 bits in memory too, so what is written reads back identically.
+`supersample=s` renders s x s rays per pixel and averages them (box filter): anti-aliased frames, as a camera
+integrating over each pixel's area sees them, instead of one ray through each pixel centre.
 """
 
 from __future__ import annotations
@@ -74,18 +76,27 @@ def synthetic_world(seed: int, num_frames: int) -> tuple[World, CameraPath, floa
     return world, path, fov_y
 
 
-def make_synthetic_scene(seed: int, num_frames: int = 49, height: int = 64, width: int = 96
+def make_synthetic_scene(seed: int, num_frames: int = 49, height: int = 64, width: int = 96, supersample: int = 1
                          ) -> tuple[Tensor, Cameras]:
     """Frames (F, 3, H, W) float32 in [0, 1] (multiples of 1/255) and their exact Cameras (F,) (float64)."""
-    return _render_scene(seed, num_frames, height, width, as_uint8=False)
+    return _render_scene(seed, num_frames, height, width, as_uint8=False, supersample=supersample)
 
 
-def _render_scene(seed: int, num_frames: int, height: int, width: int, as_uint8: bool) -> tuple[Tensor, Cameras]:
+def _render_scene(seed: int, num_frames: int, height: int, width: int, as_uint8: bool, supersample: int = 1
+                  ) -> tuple[Tensor, Cameras]:
+    if supersample < 1:
+        raise ValueError(f"supersample must be >= 1, got {supersample}")
     world, path, fov_y = synthetic_world(seed, num_frames)
-    cams = Cameras(path.c2w(), K_from_fov(fov_y, height, width), height, width)
-    step = max(1, MAX_RAYS // (height * width))
-    frames = torch.cat([render(world, cams[i:i + step]) for i in range(0, num_frames, step)])
+    s = supersample
+    # Pixel (i, j) of the output covers sub-pixels [s*i, s*i + s) of the s-times larger image, whose
+    # intrinsics are K scaled by s (pixel centres at i + 0.5 in both): box-filtering them is exact.
+    fine = Cameras(path.c2w(), K_from_fov(fov_y, s * height, s * width), s * height, s * width)
+    step = max(1, MAX_RAYS // (s * height * s * width))
+    frames = torch.cat([render(world, fine[i:i + step]) for i in range(0, num_frames, step)])
+    if s > 1:
+        frames = torch.nn.functional.avg_pool2d(frames, s)
     frames = (frames * 255).round().to(torch.uint8)  # (F, 3, H, W)
+    cams = Cameras(path.c2w(), K_from_fov(fov_y, height, width), height, width)
     return (frames if as_uint8 else frames.float() / 255), cams
 
 
@@ -95,12 +106,12 @@ def scene_seed(seed: int, index: int) -> int:
 
 
 def _write_one(job: tuple) -> str:
-    out, index, seed, num_frames, height, width, fmt = job
+    out, index, seed, num_frames, height, width, fmt, supersample = job
     from .dl3dv import write_dl3dv_scene
     from .re10k import write_re10k_scene
 
     key, s = f"synth_{index:05d}", scene_seed(seed, index)
-    frames, cams = _render_scene(s, num_frames, height, width, as_uint8=True)
+    frames, cams = _render_scene(s, num_frames, height, width, as_uint8=True, supersample=supersample)
     if fmt == "re10k":
         stamps = [round(i * 1e6 / 30) for i in range(num_frames)]  # microseconds at 30 fps
         write_re10k_scene(out, key, cams, frames, stamps, url=f"wonderland-synth://seed/{s}")
@@ -110,15 +121,15 @@ def _write_one(job: tuple) -> str:
 
 
 def write_synthetic_dataset(out: str | os.PathLike, num_scenes: int, num_frames: int = 64, height: int = 64,
-                            width: int = 96, seed: int = 0, format: str = "re10k", workers: int | None = None
-                            ) -> list[str]:
+                            width: int = 96, seed: int = 0, format: str = "re10k", workers: int | None = None,
+                            supersample: int = 1) -> list[str]:
     """Write `num_scenes` scenes to `out` in the RE10K layout (a) or the DL3DV layout; returns the keys.
     Scene i is `make_synthetic_scene(scene_seed(seed, i), ...)`. `workers` processes (default: all cores)."""
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; expected one of {FORMATS}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(out, i, seed, num_frames, height, width, format) for i in range(num_scenes)]
+    jobs = [(out, i, seed, num_frames, height, width, format, supersample) for i in range(num_scenes)]
     workers = min(workers or os.cpu_count() or 1, num_scenes)
     if workers <= 1:
         keys = [_write_one(j) for j in jobs]
@@ -128,5 +139,6 @@ def write_synthetic_dataset(out: str | os.PathLike, num_scenes: int, num_frames:
             keys = pool.map(_write_one, jobs, chunksize=1)
     write_json(out / "wonderland-synth.json", {"generator": "wonderland-synth", "format": format, "seed": seed,
                                                "num_scenes": num_scenes, "num_frames": num_frames,
-                                               "height": height, "width": width, "keys": keys})
+                                               "height": height, "width": width, "supersample": supersample,
+                                               "keys": keys})
     return keys
