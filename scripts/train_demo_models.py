@@ -43,11 +43,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--scenes", type=int, default=256, help="training scenes")
     p.add_argument("--heldout-scenes", type=int, default=8)
     p.add_argument("--vae-steps", type=int, default=1500)
-    p.add_argument("--base-steps", type=int, default=1500)
-    p.add_argument("--camera-steps", type=int, default=1500)
+    p.add_argument("--base-steps", type=int, default=2500)
+    p.add_argument("--camera-steps", type=int, default=2500)
     p.add_argument("--lalrm-steps", type=int, default=1500)
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args(argv)
+
+
+def threads_when_done(job, threads: int):
+    """A poll for the training loop: once the LaLRM process is done, this process takes every thread.
+    Called from the training thread itself, since OpenMP thread counts are per calling thread."""
+    state = {"done": False}
+
+    def poll() -> None:
+        if not state["done"] and job.done():
+            state["done"] = True
+            torch.set_num_threads(threads)
+            logging.info("lalrm finished: video training continues on %d threads", threads)
+
+    return poll
 
 
 def main(argv=None) -> int:
@@ -96,9 +110,11 @@ def main(argv=None) -> int:
     cache = encode_clips(vae, clips)
     report["encode_seconds"] = time.perf_counter() - t1
     prompts = PromptEmbeddings(None, BASE_TINY["max_text_seq_length"], BASE_TINY["text_embed_dim"], seed=0)
-    base, report["base"] = train_base(cache, clips, prompts, args.base_steps, share("base"))
+    poll = threads_when_done(lalrm_job, args.threads)
+    base, report["base"] = train_base(cache, clips, prompts, args.base_steps, share("base"), poll=poll)
     logging.info("base: %s", report["base"])
-    camera, report["camera"] = train_camera(base, cache, clips, prompts, args.camera_steps, share("camera"))
+    camera, report["camera"] = train_camera(base, cache, clips, prompts, args.camera_steps, share("camera"),
+                                          poll=poll)
     logging.info("camera: %s", report["camera"])
 
     report["lalrm"] = lalrm_job.result()

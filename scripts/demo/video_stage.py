@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -37,7 +38,8 @@ def encode_clips(vae, clips: Clips, seed: int = 0) -> dict[str, Tensor]:
 
 
 def _fit(model: nn.Module, params: list, cache: dict[str, Tensor], clips: Clips, prompts, steps: int,
-         seconds: float | None, batch: int, lr: float, camera: bool, seed: int, name: str) -> dict:
+         seconds: float | None, batch: int, lr: float, camera: bool, seed: int, name: str,
+         poll: Callable[[], None] | None = None) -> dict:
     from diffusers import CogVideoXDPMScheduler
 
     from camera_video.data import prepare_batch, seeded
@@ -55,8 +57,14 @@ def _fit(model: nn.Module, params: list, cache: dict[str, Tensor], clips: Clips,
         return inputs, gen
 
     clock = Deadline(seconds)
+
+    def stop() -> bool:  # called once per step, in this (the training) thread
+        if poll is not None:
+            poll()
+        return clock.passed()
+
     losses = fit_i2v(model, params, CogVideoXDPMScheduler(**SCHEDULER_5B_I2V), batch_at, steps, lr, name=name,
-                     stop=clock.passed)
+                     stop=stop)
     model.requires_grad_(False)
     tail = losses[-50:]
     return {"steps": len(losses), "seconds": clock.elapsed, "batch": batch, "lr": lr,
@@ -64,7 +72,7 @@ def _fit(model: nn.Module, params: list, cache: dict[str, Tensor], clips: Clips,
 
 
 def train_base(cache, clips: Clips, prompts, steps: int, seconds: float | None, batch: int = 8,
-               lr: float = 1e-3, seed: int = 0) -> tuple[object, dict]:
+               lr: float = 1e-3, seed: int = 0, poll: Callable[[], None] | None = None) -> tuple[object, dict]:
     """The stock tiny CogVideoX transformer trained on image-to-video without a camera."""
     from diffusers import CogVideoXTransformer3DModel
 
@@ -75,17 +83,17 @@ def train_base(cache, clips: Clips, prompts, steps: int, seconds: float | None, 
     base = CogVideoXTransformer3DModel(**BASE_SMALL)
     model = StockI2V(base)
     stats = _fit(model, list(base.parameters()), cache, clips, prompts, steps, seconds, batch, lr, False, seed,
-                 "base")
+                 "base", poll)
     return base, stats
 
 
 def train_camera(base, cache, clips: Clips, prompts, steps: int, seconds: float | None, batch: int = 8,
-                 lr: float = 1e-3, seed: int = 1) -> tuple[object, dict]:
+                 lr: float = 1e-3, seed: int = 1, poll: Callable[[], None] | None = None) -> tuple[object, dict]:
     """Camera branches on a frozen copy of `base` (the control blocks start as copies of its blocks)."""
     from camera_video.models import CameraControlConfig, CameraVideoTransformer
 
     torch.manual_seed(seed)
     model = CameraVideoTransformer(copy.deepcopy(base), CameraControlConfig(**CAMERA))
     params = [p for p in model.parameters() if p.requires_grad]
-    stats = _fit(model, params, cache, clips, prompts, steps, seconds, batch, lr, True, seed, "camera")
+    stats = _fit(model, params, cache, clips, prompts, steps, seconds, batch, lr, True, seed, "camera", poll)
     return model, stats | {"trainable_parameters": sum(p.numel() for p in params)}
