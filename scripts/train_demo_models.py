@@ -17,12 +17,13 @@ early when their share of the budget is spent (the steps actually taken are reco
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import multiprocessing
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -40,13 +41,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("models/wonderland-demo"))
     p.add_argument("--work", type=Path, default=Path("outputs/demo_training"), help="data and intermediate runs")
     p.add_argument("--budget-minutes", type=float, default=None, help="wall-time cap (default: none)")
-    p.add_argument("--scenes", type=int, default=256, help="training scenes")
+    p.add_argument("--scenes", type=int, default=64, help="training scenes")
     p.add_argument("--heldout-scenes", type=int, default=8)
     p.add_argument("--vae-steps", type=int, default=1500)
-    p.add_argument("--base-steps", type=int, default=2500)
-    p.add_argument("--camera-steps", type=int, default=2500)
+    p.add_argument("--base-steps", type=int, default=1500)
+    p.add_argument("--camera-steps", type=int, default=1500)
     p.add_argument("--lalrm-steps", type=int, default=1500)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--reuse", action="store_true",
+                   help="take the VAE and the LaLRM of an earlier run in --work (retrain only the video stages)")
     return p.parse_args(argv)
 
 
@@ -90,19 +93,26 @@ def main(argv=None) -> int:
     report["data"] = {"train_scenes": len(clips), "train_seed": TRAIN_SEED, "heldout_scenes": len(heldout),
                       "heldout_seed": HELDOUT_SEED, "seconds": time.perf_counter() - t0}
 
-    vae, report["vae"] = train_vae(clips, args.vae_steps, share("vae"))
-    vae_dir = args.work / "vae"
-    vae.save_pretrained(vae_dir)
+    vae_dir, lalrm_dir = args.work / "vae", args.work / "lalrm"
+    if args.reuse:
+        from wonderland.vae import load_vae
 
-    # The LaLRM needs only the VAE: it trains in a second process while the video model trains here.
-    lalrm_dir = args.work / "lalrm"
-    shutil.rmtree(lalrm_dir, ignore_errors=True)
-    # The two processes split the threads: oversubscribed cores made both stages 10-20x slower.
-    half = max(1, args.threads // 2)
-    torch.set_num_threads(max(1, args.threads - half))
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=torch.set_num_threads,
-                               initargs=(half,))
-    lalrm_job = pool.submit(train_lalrm, train_root, vae_dir, lalrm_dir, args.lalrm_steps)
+        earlier = json.loads((args.work / "training.json").read_text())
+        vae, report["vae"] = load_vae(vae_dir), earlier["vae"]
+        lalrm_job = Future()
+        lalrm_job.set_result(earlier["lalrm"])
+        pool = None
+    else:
+        vae, report["vae"] = train_vae(clips, args.vae_steps, share("vae"))
+        vae.save_pretrained(vae_dir)
+        # The LaLRM needs only the VAE: it trains in a second process while the video model trains here.
+        shutil.rmtree(lalrm_dir, ignore_errors=True)
+        # The two processes split the threads: oversubscribed cores made both stages 10-20x slower.
+        half = max(1, args.threads // 2)
+        torch.set_num_threads(max(1, args.threads - half))
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=torch.set_num_threads, initargs=(half,))
+        lalrm_job = pool.submit(train_lalrm, train_root, vae_dir, lalrm_dir, args.lalrm_steps)
 
     report["vae"]["heldout_reconstruction_psnr"] = reconstruction_psnr(vae, heldout)
     logging.info("vae: %s", report["vae"])
@@ -118,7 +128,8 @@ def main(argv=None) -> int:
     logging.info("camera: %s", report["camera"])
 
     report["lalrm"] = lalrm_job.result()
-    pool.shutdown()
+    if pool is not None:
+        pool.shutdown()
     lalrm = LaLRM.from_pretrained(lalrm_dir / "model").eval()
     logging.info("lalrm: %s", report["lalrm"])
 
@@ -129,6 +140,7 @@ def main(argv=None) -> int:
                 defaults=DEFAULTS)
     report["total_seconds"] = time.perf_counter() - t0
     write_json(args.out / "training.json", report)
+    write_json(args.work / "training.json", report)  # what --reuse reads
     print(f"wrote {args.out} in {report['total_seconds'] / 60:.1f} min")
     return 0
 

@@ -28,10 +28,20 @@ class Clips:
 
 
 def write_scenes(root: Path, num_scenes: int, seed: int) -> Path:
+    """Render the scenes once; an earlier dataset in `root` is reused only if it is exactly this one."""
+    import json
+    import shutil
+
     from wonderland.data.synth import write_synthetic_dataset
 
-    if not (root / "wonderland-synth.json").is_file():
-        write_synthetic_dataset(root, num_scenes, NUM_FRAMES, HEIGHT, WIDTH, seed=seed, workers=2)
+    meta = root / "wonderland-synth.json"
+    want = {"num_scenes": num_scenes, "seed": seed, "num_frames": NUM_FRAMES, "height": HEIGHT, "width": WIDTH}
+    if meta.is_file():
+        have = json.loads(meta.read_text())
+        if all(have.get(k) == v for k, v in want.items()):
+            return root
+        shutil.rmtree(root)  # another size or seed: never train on a dataset other than the one asked for
+    write_synthetic_dataset(root, num_scenes, NUM_FRAMES, HEIGHT, WIDTH, seed=seed, workers=2)
     return root
 
 
