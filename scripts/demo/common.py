@@ -35,10 +35,11 @@ def write_scenes(root: Path, num_scenes: int, seed: int) -> Path:
     from wonderland.data.synth import write_synthetic_dataset
 
     meta = root / "wonderland-synth.json"
-    want = {"num_scenes": num_scenes, "seed": seed, "num_frames": NUM_FRAMES, "height": HEIGHT, "width": WIDTH}
+    want = {"num_scenes": num_scenes, "seed": seed, "num_frames": NUM_FRAMES, "height": HEIGHT, "width": WIDTH,
+            "supersample": 1}
     if meta.is_file():
         have = json.loads(meta.read_text())
-        if all(have.get(k) == v for k, v in want.items()):
+        if all(have.get(k, 1 if k == "supersample" else None) == v for k, v in want.items()):  # older: no key
             return root
         shutil.rmtree(root)  # another size or seed: never train on a dataset other than the one asked for
     write_synthetic_dataset(root, num_scenes, NUM_FRAMES, HEIGHT, WIDTH, seed=seed, workers=2)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from wonderland.data import open_scenes
 from wonderland.data.raycast import Box, Sphere, Texture, World, render
-from wonderland.data.synth import make_synthetic_scene, scene_seed, synthetic_world
+from wonderland.data.synth import make_synthetic_scene, scene_seed, synthetic_world, write_synthetic_dataset
 from wonderland.data.synth_cli import main
 from wonderland.geometry import Cameras, make_K
 
@@ -116,3 +116,9 @@ def test_supersampling_is_the_box_filtered_fine_render():
     truth = F.avg_pool2d(make_synthetic_scene(3, 4, 192, 256)[0], 8)
     assert (aa - truth).square().mean() < 0.6 * (plain - truth).square().mean()
     assert torch.equal(aa * 255, (aa * 255).round())
+
+
+def test_bad_supersample_fails_before_anything_is_written(tmp_path):
+    with pytest.raises(ValueError, match="supersample"):
+        write_synthetic_dataset(tmp_path / "out", 2, 4, 8, 12, supersample=0)
+    assert not (tmp_path / "out").exists()

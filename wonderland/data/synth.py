@@ -82,10 +82,14 @@ def make_synthetic_scene(seed: int, num_frames: int = 49, height: int = 64, widt
     return _render_scene(seed, num_frames, height, width, as_uint8=False, supersample=supersample)
 
 
+def _check_supersample(supersample: int) -> None:
+    if not isinstance(supersample, int) or supersample < 1:
+        raise ValueError(f"supersample must be an integer >= 1 (rays per pixel side), got {supersample!r}")
+
+
 def _render_scene(seed: int, num_frames: int, height: int, width: int, as_uint8: bool, supersample: int = 1
                   ) -> tuple[Tensor, Cameras]:
-    if supersample < 1:
-        raise ValueError(f"supersample must be >= 1, got {supersample}")
+    _check_supersample(supersample)
     world, path, fov_y = synthetic_world(seed, num_frames)
     s = supersample
     # Pixel (i, j) of the output covers sub-pixels [s*i, s*i + s) of the s-times larger image, whose
@@ -127,6 +131,7 @@ def write_synthetic_dataset(out: str | os.PathLike, num_scenes: int, num_frames:
     Scene i is `make_synthetic_scene(scene_seed(seed, i), ...)`. `workers` processes (default: all cores)."""
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; expected one of {FORMATS}")
+    _check_supersample(supersample)  # before any folder or worker exists
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(out, i, seed, num_frames, height, width, format, supersample) for i in range(num_scenes)]
