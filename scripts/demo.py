@@ -5,6 +5,11 @@ Runs `wonderland-generate` on
   assets/examples/out_of_domain.png  a procedurally drawn sunset (out of domain: expect a poor scene),
 both with the held-out scene's camera path assets/trajectories/heldout_scene.json, writing
 outputs/demo/<image>/ (scene.ply, scene.splat, video.mp4, flythrough.mp4, cameras.json, report.json).
+
+    python scripts/demo.py [--strips DIR] [wonderland-generate options]
+
+--strips DIR also writes DIR/demo_<image>.png per example: frames 0, 12, 24, 36, 48 of the generated video
+(top row) and of the fly-through (bottom row), 4x nearest-upscaled (the model card's demo_*.png).
 """
 
 from __future__ import annotations
@@ -19,7 +24,29 @@ TRAJECTORY = ROOT / "assets" / "trajectories" / "heldout_scene.json"
 OUT = Path("outputs") / "demo"
 
 
+def write_strips(dest: Path) -> None:
+    """One PNG per example from the videos just written: generated video over fly-through."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from demo.common import save_strip
+
+    from wonderland.video import read_video
+
+    for image in EXAMPLES:
+        out = OUT / image.stem
+        save_strip(dest / f"demo_{image.stem}.png", [read_video(out / "video.mp4"), read_video(out / "flythrough.mp4")])
+        print(f"demo: wrote {dest / f'demo_{image.stem}.png'}")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(argv or [])
+    strips = None
+    if "--strips" in argv:
+        i = argv.index("--strips")
+        if i + 1 >= len(argv):
+            print("demo: --strips needs a directory", file=sys.stderr)
+            return 2
+        strips = Path(argv.pop(i + 1))
+        argv.pop(i)
     from wonderland.cli.generate import default_model_dir
     from wonderland.cli.generate import main as generate
     from wonderland.pipeline.manifest import MANIFEST
@@ -33,13 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     for image in EXAMPLES:
         print(f"demo: {image.relative_to(ROOT)} + {TRAJECTORY.relative_to(ROOT)}")
     t0 = time.perf_counter()
-    status = generate([*map(str, EXAMPLES), "--trajectory", str(TRAJECTORY), "--out", str(OUT), *(argv or [])])
+    status = generate([*map(str, EXAMPLES), "--trajectory", str(TRAJECTORY), "--out", str(OUT), *argv])
     if status == 0:
         print(f"demo: done in {time.perf_counter() - t0:.0f} s. Outputs:")
         for image in EXAMPLES:
             out = OUT / image.stem
             print(f"  {out}/video.mp4 (generated video), {out}/flythrough.mp4 (the Gaussians rendered along "
                   f"the path), {out}/scene.ply and scene.splat (3D Gaussians)")
+        if strips is not None:
+            write_strips(strips)
     return status
 
 

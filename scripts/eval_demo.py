@@ -27,22 +27,11 @@ from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from demo.common import HEIGHT, HELDOUT_SEED, NUM_FRAMES, WIDTH  # noqa: E402
+from demo.common import HEIGHT, HELDOUT_SEED, NUM_FRAMES, WIDTH, save_strip  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOW = [0, 12, 24, 36, 48]
 VIEWS = list(range(0, 49, 4))  # cameras the Gaussians are rendered at (frame 0 only for the strips)
 METHODS = ("repeat", "generated", "shuffled", "vae_ceiling", "repeat_at_views", "gaussians", "lalrm_on_gt_latents")
-
-
-def save_strip(path: Path, rows: list[Tensor], scale: int = 4) -> None:
-    """rows: (F, 3, H, W) videos in [0, 1]; writes frames SHOW of each as one grid image."""
-    import imageio.v2 as imageio
-
-    grid = torch.cat([torch.cat([r[i].clamp(0, 1) for i in SHOW], -1) for r in rows], -2)  # (3, R*H, 5*W)
-    grid = grid.repeat_interleave(scale, -2).repeat_interleave(scale, -1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    imageio.imwrite(path, (grid.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy())
 
 
 @torch.no_grad()

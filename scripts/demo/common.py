@@ -11,6 +11,7 @@ from torch import Tensor
 
 HEIGHT, WIDTH, NUM_FRAMES = 32, 48, 49  # latents 13 x 4 x 6: the tiny CogVideoX twin's native size
 TRAIN_SEED, HELDOUT_SEED = 0, 1  # wonderland-synth dataset seeds: disjoint scene sets
+SHOW = [0, 12, 24, 36, 48]  # the frames a PNG strip shows
 
 
 @dataclass
@@ -68,3 +69,13 @@ class Deadline:
 
     def passed(self) -> bool:
         return self.seconds is not None and self.elapsed > self.seconds
+
+
+def save_strip(path: Path, rows: list[Tensor], scale: int = 4) -> None:
+    """rows: (F, 3, H, W) videos in [0, 1]; writes frames SHOW of each as one grid image."""
+    import imageio.v2 as imageio
+
+    grid = torch.cat([torch.cat([r[i].clamp(0, 1) for i in SHOW], -1) for r in rows], -2)  # (3, R*H, 5*W)
+    grid = grid.repeat_interleave(scale, -2).repeat_interleave(scale, -1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imageio.imwrite(path, (grid.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy())

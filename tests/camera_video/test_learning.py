@@ -1,12 +1,14 @@
-"""Learning tests (tiny model, 2 CPU cores): on wonderland-synth clips, and on a camera-determined video.
+"""Learning tests (2 CPU cores): on wonderland-synth clips, and on a camera-determined video.
 
 Clips: wonderland-synth scenes (49 frames, 32 x 48, stride 1) along their own moving camera path, and
 the same scenes with the camera held still at frame 0 (a `static` trajectory: 49 copies of frame 0).
 Latents come from the tiny VAE through the latent cache (scripts/cache_video_latents.py's code path);
-text embeddings are one fixed random embedding. After training, the held-out denoising loss (fixed
-noise and timesteps, scenes never seen in training) must be clearly below the same model's loss at
-initialisation, and (the goal; see the test's docstring for where it stands) clearly below the trained
-model's loss with the cameras shuffled across the batch.
+text embeddings are one fixed random embedding. The paper's recipe at CPU size: a stock CogVideoX base
+(the `small` config; there is no released one) is first trained on image-to-video without a camera, then
+the camera branches are trained on it, frozen, by the real `train()`. After training, the held-out
+denoising loss (fixed noise and timesteps, scenes never seen in training) must be clearly below the camera
+model's loss at initialisation (= the base's: the camera layers start at zero) and clearly below the
+trained model's loss with the cameras shuffled across the batch.
 """
 
 import pytest
@@ -40,24 +42,53 @@ class WithStaticTwins(torch.utils.data.Dataset):
                        "c2w": item["c2w"][:1].expand(f, -1, -1).clone(), "key": item["key"] + "_static"}
 
 
-def learning_run(tmp_path, num_scenes: int, val_scenes: int, steps: int):
+def pretrain_base(dataset, prompts, scheduler, steps: int, out, batch: int = 8):
+    """The stock `small` base trained on image-to-video (no camera) -> `out` (transformer/ + scheduler/),
+    the layout `model.pretrained` loads."""
+    from diffusers import CogVideoXTransformer3DModel
+
+    from camera_video.data import collate, prepare_batch, seeded
+    from camera_video.models import BASE_SMALL
+    from camera_video.pretrain import StockI2V, fit_i2v
+
+    def batch_at(step: int):
+        gen = seeded(0, step)
+        idx = torch.randint(len(dataset), (batch,), generator=gen).tolist()
+        inputs = prepare_batch(collate([dataset[i] for i in idx]), prompts, None, gen)
+        inputs.pop("plucker")
+        return inputs, gen
+
+    torch.manual_seed(0)
+    base = CogVideoXTransformer3DModel(**BASE_SMALL)
+    fit_i2v(StockI2V(base), list(base.parameters()), scheduler, batch_at, steps, lr=1e-3, name="base")
+    base.save_pretrained(out / "transformer")
+    scheduler.save_pretrained(out / "scheduler")
+    return out
+
+
+def learning_run(tmp_path, num_scenes: int, val_scenes: int, base_steps: int, steps: int):
     from wonderland.data.synth import write_synthetic_dataset
 
     write_synthetic_dataset(tmp_path / "synth", num_scenes, num_frames=49, height=H, width=W, seed=0, workers=1)
-    cfg = compose("model=tiny", "data=synthetic", "trainer=smoke", "data.kind=cache",
-                  f"data.root={tmp_path / 'cache'}", f"data.val_scenes={2 * val_scenes}",
-                  f"trainer.output_dir={tmp_path / 'out'}", f"trainer.steps={steps}", "trainer.batch_size=4",
-                  "trainer.lr=1e-3", f"trainer.checkpoint_every={steps}", "trainer.log_every=50")
-    schema = to_schema(cfg)
+    # demo-sized camera branches: control copies of 2 of the base's 4 blocks, LoRA rank 32
+    overrides = ["model=tiny", "model.base=small", "model.camera.num_control_blocks=2", "model.camera.lora_rank=32",
+                 "model.camera.encoder_channels=32", "data=synthetic", "trainer=smoke", "data.kind=cache",
+                 f"data.root={tmp_path / 'cache'}", f"data.val_scenes={2 * val_scenes}",
+                 f"trainer.output_dir={tmp_path / 'out'}", f"trainer.steps={steps}", "trainer.batch_size=8",
+                 "trainer.lr=1e-3", f"trainer.checkpoint_every={steps}", "trainer.log_every=50"]
+    schema = to_schema(compose(*overrides))
     clips, _ = build_datasets(DataConfig(kind="re10k", root=str(tmp_path / "synth"), height=H, width=W, strides=[1],
                                          val_scenes=0))
     vae, scheduler = build_vae_and_scheduler(schema)  # the seeded tiny VAE that training itself builds
     cache_video_latents(WithStaticTwins(clips), vae, tmp_path / "cache")  # held out: the last scenes' pairs
-    train(cfg)
+    train_set, val = build_datasets(schema.data)
+    c = build_model(schema).config
+    prompts = PromptEmbeddings(None, c.max_text_seq_length, c.text_embed_dim, schema.data.seed)
+    base = pretrain_base(train_set, prompts, scheduler, base_steps, tmp_path / "base")
 
-    _, val = build_datasets(schema.data)
-    model = build_model(schema).eval()
-    prompts = PromptEmbeddings(None, model.config.max_text_seq_length, model.config.text_embed_dim, schema.data.seed)
+    cfg = compose(*overrides, f"model.pretrained={base}")
+    train(cfg)
+    model = build_model(to_schema(cfg)).eval()
     # batches of 4 consecutive held-out clips = 2 scenes x (moving, static): rolling by 1 swaps cameras
     # between a scene's moving and static clips and across scenes.
     losses = {"init": held_out_loss(model, scheduler, val, prompts, seed=1)}
@@ -69,14 +100,14 @@ def learning_run(tmp_path, num_scenes: int, val_scenes: int, steps: int):
 
 
 @pytest.mark.slow
-def test_tiny_model_learns_on_wonderland_synth(tmp_path):
-    """Measured (20 scenes, 300 steps, ~100 s with 1 thread): init 1.3441, trained 0.8816, shuffled 0.8766.
-    Margin 1 holds (trained = 0.66 x init). Margin 2 does NOT at this budget (shuffled = 0.994 x trained;
-    also at 500 steps with 2 control blocks, LoRA 16: 0.99x): the tiny model does not yet turn the camera
-    into content motion of rendered scenes, so it is reported here, not asserted; the camera path itself is
-    proven to learn by `test_camera_branches_learn_a_camera_determined_video`."""
-    loss = learning_run(tmp_path, num_scenes=20, val_scenes=4, steps=300)
-    assert loss["trained"] < 0.8 * loss["init"]
+def test_camera_model_learns_and_uses_the_camera_on_wonderland_synth(tmp_path):
+    """Measured (48 scenes, base 400 + camera 400 steps at batch 8, 10 min with 1 thread): init 0.5717
+    (the pretrained base; a random base scores 1.4302), trained 0.3038 (0.53 x init), shuffled 0.4879
+    (1.61 x trained). Camera branches on a *random* frozen base (the previous form of this test) reached
+    0.66 x init but only 0.994 x shuffled: with no video prior there is nothing for a camera to steer."""
+    loss = learning_run(tmp_path, num_scenes=48, val_scenes=8, base_steps=400, steps=400)
+    assert loss["trained"] < 0.75 * loss["init"]  # margin 1: > 25 % below initialisation
+    assert loss["shuffled"] > 1.3 * loss["trained"]  # margin 2: the wrong cameras cost > 30 %
 
 
 PRESETS = ["orbit", "spiral", "dolly_in", "dolly_out", "pan_left", "pan_right", "tilt_up", "tilt_down"]
