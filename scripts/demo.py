@@ -14,6 +14,7 @@ outputs/demo/<image>/ (scene.ply, scene.splat, video.mp4, flythrough.mp4, camera
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -38,15 +39,9 @@ def write_strips(dest: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(argv or [])
-    strips = None
-    if "--strips" in argv:
-        i = argv.index("--strips")
-        if i + 1 >= len(argv):
-            print("demo: --strips needs a directory", file=sys.stderr)
-            return 2
-        strips = Path(argv.pop(i + 1))
-        argv.pop(i)
+    parser = argparse.ArgumentParser(add_help=False)  # --help goes through to wonderland-generate
+    parser.add_argument("--strips", type=Path, help="also write the model card's demo_<image>.png strips here")
+    args, passthrough = parser.parse_known_args(argv)  # the rest goes to wonderland-generate
     from wonderland.cli.generate import default_model_dir
     from wonderland.cli.generate import main as generate
     from wonderland.pipeline.manifest import MANIFEST
@@ -60,15 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     for image in EXAMPLES:
         print(f"demo: {image.relative_to(ROOT)} + {TRAJECTORY.relative_to(ROOT)}")
     t0 = time.perf_counter()
-    status = generate([*map(str, EXAMPLES), "--trajectory", str(TRAJECTORY), "--out", str(OUT), *argv])
+    status = generate([*map(str, EXAMPLES), "--trajectory", str(TRAJECTORY), "--out", str(OUT), *passthrough])
     if status == 0:
         print(f"demo: done in {time.perf_counter() - t0:.0f} s. Outputs:")
         for image in EXAMPLES:
             out = OUT / image.stem
             print(f"  {out}/video.mp4 (generated video), {out}/flythrough.mp4 (the Gaussians rendered along "
                   f"the path), {out}/scene.ply and scene.splat (3D Gaussians)")
-        if strips is not None:
-            write_strips(strips)
+        if args.strips is not None:
+            write_strips(args.strips)
     return status
 
 

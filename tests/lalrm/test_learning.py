@@ -12,8 +12,6 @@ it reads the latents of a *trained* VAE: the bundled demo family's (models/wonde
 on other scenes of the same generator); the stage-1 (`lowres`) head, one Gaussian per pixel.
 """
 
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -22,6 +20,7 @@ from lalrm import LaLRM
 from lalrm.config import build_config
 from lalrm.inference import evaluate_views, reconstruct
 from lalrm.train import build_vae, train
+from wonderland.cli.generate import default_model_dir
 from wonderland.data.synth import make_synthetic_scene, scene_seed, write_synthetic_dataset
 from wonderland.metrics import psnr
 from wonderland.vae import encode_video
@@ -76,7 +75,7 @@ def test_quick_training_improves_unseen_views(synth_root, tmp_path):
     assert after > before + QUICK_GAIN_DB
 
 
-DEMO_VAE = Path(__file__).resolve().parents[2] / "models" / "wonderland-demo" / "base" / "vae"
+DEMO_VAE = default_model_dir() / "base" / "vae"
 SLOW_CLIP = list(range(0, 49, 6))  # 9 input frames spanning the whole video (stride 6)
 SLOW_UNSEEN = list(range(3, 48, 6))  # the 8 frames halfway between them: never given to the model
 SLOW_LEARN = ["stage.init_from=null", "loss.perceptual=0", "data.sources.synthetic.strides=[6]",
