@@ -1,7 +1,9 @@
 """The demo family's bar, measured on held-out wonderland-synth scenes (dataset seed 1; training used seed 0):
 
-    python scripts/eval_demo.py [--model models/wonderland-demo] [--scenes 8]
+    python scripts/eval_demo.py [--model models/wonderland-demo] [--split test|validation] [--scenes N]
 
+Two scene sets: `validation` (dataset seed 1, 8 scenes: the VAE's held-out number and the choice between
+recipe runs) and `test` (seed 3, 32 scenes by default: never used for any choice; the model card reports it).
 Per scene (frame 0 is the input image, the scene's own camera path is the trajectory), mean PSNR over
 frames 1..48 against the ground truth of:
   repeat     the input image repeated (the baseline to beat)
@@ -11,7 +13,8 @@ frames 1..48 against the ground truth of:
 and, as ceilings, the VAE's reconstruction of the ground truth and the LaLRM on the ground-truth latents.
 The Gaussians are rendered at every 4th camera (frames 4, 8, ..., 48: the CPU reference renderer is the
 slow part) and compared with the baseline over the same frames (repeat_at_views).
-Writes <model>/eval.json and PNG strips <model>/frames/heldout_<i>.png (rows: ground truth, generated,
+Writes <model>/eval_<split>.json (margins with the standard error of the per-scene differences) and
+PNG strips <model>/frames/<split>_<i>.png (rows: ground truth, generated,
 shuffled, Gaussians; frames 0, 12, 24, 36, 48, 4x nearest-upscaled).
 """
 
@@ -27,10 +30,13 @@ from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from demo.common import HEIGHT, HELDOUT_SEED, NUM_FRAMES, WIDTH, save_strip  # noqa: E402
+from demo.common import HEIGHT, HELDOUT_SEED, NUM_FRAMES, TEST_SEED, WIDTH, save_strip  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWS = list(range(0, 49, 4))  # cameras the Gaussians are rendered at (frame 0 only for the strips)
+SPLITS = {"validation": (HELDOUT_SEED, 8), "test": (TEST_SEED, 32)}  # dataset seed, default scene count
+MARGINS = {"generated_minus_repeat": ("generated", "repeat"), "generated_minus_shuffled": ("generated", "shuffled"),
+           "gaussians_minus_repeat": ("gaussians", "repeat_at_views")}
 METHODS = ("repeat", "generated", "shuffled", "vae_ceiling", "repeat_at_views", "gaussians", "lalrm_on_gt_latents")
 
 
@@ -68,13 +74,23 @@ def evaluate_scene(pipe, frames: Tensor, cams, other_cams, seed: int = 0) -> tup
     return scores, [frames, gen.frames, shuffled.frames, rendered]
 
 
+def paired_margin(per_scene: list[dict], a: str, b: str) -> dict:
+    """Mean of the per-scene differences a - b and its standard error (the scenes are the samples)."""
+    d = torch.tensor([s[a] - s[b] for s in per_scene], dtype=torch.float64)
+    se = float(d.std() / len(d) ** 0.5) if len(d) > 1 else float("nan")
+    return {"mean": float(d.mean()), "standard_error": se}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, default=ROOT / "models" / "wonderland-demo")
-    p.add_argument("--scenes", type=int, default=8)
+    p.add_argument("--split", choices=sorted(SPLITS), default="test")
+    p.add_argument("--scenes", type=int, default=None, help="default: 8 (validation), 32 (test)")
     p.add_argument("--strips", type=int, default=2, help="scenes to save PNG strips of")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
+    seed, default_scenes = SPLITS[args.split]
+    num_scenes = args.scenes or default_scenes
     torch.set_num_threads(args.threads)
 
     from wonderland.data.synth import make_synthetic_scene, scene_seed
@@ -83,24 +99,22 @@ def main(argv=None) -> int:
 
     pipe = WonderlandPipeline.from_pretrained(args.model)
     pipe.set_progress_bar(False)
-    scenes = [make_synthetic_scene(scene_seed(HELDOUT_SEED, i), NUM_FRAMES, HEIGHT, WIDTH) for i in range(args.scenes)]
+    scenes = [make_synthetic_scene(scene_seed(seed, i), NUM_FRAMES, HEIGHT, WIDTH) for i in range(num_scenes)]
     per_scene = []
     for i, (frames, cams) in enumerate(scenes):
         scores, rows = evaluate_scene(pipe, frames, cams, scenes[(i + 1) % len(scenes)][1])
         per_scene.append(scores)
         print(f"scene {i}: " + ", ".join(f"{k} {v:.2f}" for k, v in scores.items()), flush=True)
         if i < args.strips:
-            save_strip(args.model / "frames" / f"heldout_{i}.png", rows)
+            save_strip(args.model / "frames" / f"{args.split}_{i}.png", rows)
     mean = {k: sum(s[k] for s in per_scene) / len(per_scene) for k in METHODS}
     wins = {"generated": sum(s["generated"] > s["repeat"] for s in per_scene),
             "gaussians": sum(s["gaussians"] > s["repeat_at_views"] for s in per_scene)}
     wins["generated_beats_shuffled"] = sum(s["generated"] > s["shuffled"] for s in per_scene)
-    result = {"scenes": args.scenes, "heldout_seed": HELDOUT_SEED, "metric": "PSNR (dB), frames 1..48",
+    result = {"split": args.split, "scenes": num_scenes, "dataset_seed": seed, "metric": "PSNR (dB), frames 1..48",
               "mean": mean, "wins_of": wins, "per_scene": per_scene,
-              "margins": {"generated_minus_repeat": mean["generated"] - mean["repeat"],
-                          "generated_minus_shuffled": mean["generated"] - mean["shuffled"],
-                          "gaussians_minus_repeat": mean["gaussians"] - mean["repeat_at_views"]}}
-    write_json(args.model / "eval.json", result)
+              "margins": {k: paired_margin(per_scene, a, b) for k, (a, b) in MARGINS.items()}}
+    write_json(args.model / f"eval_{args.split}.json", result)
     print("| " + " | ".join(METHODS) + " |\n|" + "---|" * len(METHODS))
     print("| " + " | ".join(f"{mean[k]:.2f}" for k in METHODS) + " |")
     print(json.dumps(result["margins"], indent=1), json.dumps(wins))
