@@ -50,6 +50,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--reuse", action="store_true",
                    help="take the VAE and the LaLRM of an earlier run in --work (retrain only the video stages)")
+    p.add_argument("--vae-recolour", type=float, default=0.0, metavar="P",
+                   help="share of VAE training crops with permuted, rescaled colour channels (0: the committed "
+                        "family's recipe; see MODEL_CARD 'Making it better')")
+    p.add_argument("--vae-from", type=Path, default=None, metavar="FAMILY",
+                   help="take the VAE of an existing family (e.g. models/wonderland-demo) and train every other "
+                        "stage; its training.json's VAE numbers are carried over")
     return p.parse_args(argv)
 
 
@@ -78,6 +84,7 @@ def main(argv=None) -> int:
     from lalrm.model import LaLRM
     from wonderland.io import write_json
     from wonderland.pipeline.family import save_family
+    from wonderland.vae import load_vae
 
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -94,17 +101,22 @@ def main(argv=None) -> int:
                       "heldout_seed": HELDOUT_SEED, "seconds": time.perf_counter() - t0}
 
     vae_dir, lalrm_dir = args.work / "vae", args.work / "lalrm"
+    if args.reuse and args.vae_from is not None:
+        raise SystemExit("--reuse and --vae-from exclude each other")
     if args.reuse:
-        from wonderland.vae import load_vae
-
         earlier = json.loads((args.work / "training.json").read_text())
         vae, report["vae"] = load_vae(vae_dir), earlier["vae"]
         lalrm_job = Future()
         lalrm_job.set_result(earlier["lalrm"])
         pool = None
     else:
-        vae, report["vae"] = train_vae(clips, args.vae_steps, share("vae"))
-        vae.save_pretrained(vae_dir)
+        if args.vae_from is not None:
+            vae = load_vae(args.vae_from / "base" / "vae")
+            earlier = json.loads((args.vae_from / "training.json").read_text())["vae"]
+            report["vae"] = {**earlier, "from": str(args.vae_from)}
+        else:
+            vae, report["vae"] = train_vae(clips, args.vae_steps, share("vae"), recolour_p=args.vae_recolour)
+        vae.save_pretrained(vae_dir)  # the LaLRM process reads it from here (--out is replaced at the end)
         # The LaLRM needs only the VAE: it trains in a second process while the video model trains here.
         shutil.rmtree(lalrm_dir, ignore_errors=True)
         # The two processes split the threads: oversubscribed cores made both stages 10-20x slower.

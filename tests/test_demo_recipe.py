@@ -1,0 +1,48 @@
+"""The demo recipe's VAE colour augmentation (scripts/demo/vae_stage.py): a permutation of the RGB channels
+followed by an increasing affine map per channel that stays inside [0, 1], and none of it at recolour_p=0 (the
+committed family's recipe draws the same crops as before the option existed)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+from demo.common import Clips  # noqa: E402
+from demo.vae_stage import random_crops, recolour  # noqa: E402
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_recolour_is_a_channel_permutation_with_an_increasing_affine_map_per_channel(seed):
+    x = torch.rand(9, 3, 16, 24, generator=torch.Generator().manual_seed(100 + seed))  # channels independent
+    y = recolour(x, torch.Generator().manual_seed(seed))
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+    sources = []
+    for c in range(3):
+        # the one input channel this output channel is an exact increasing affine function of
+        fits = []
+        for j in range(3):
+            a = torch.stack([x[:, j].flatten(), torch.ones(x[:, j].numel())], 1)
+            sol = torch.linalg.lstsq(a, y[:, c].flatten()[:, None]).solution[:, 0]
+            fits.append((float((a @ sol - y[:, c].flatten()).abs().max()), float(sol[0]), j))
+        exact = [(gain, j) for err, gain, j in fits if err < 1e-5]
+        assert len(exact) == 1 and 0.5 - 1e-6 <= exact[0][0] <= 1 + 1e-6
+        sources.append(exact[0][1])
+    assert sorted(sources) == [0, 1, 2]
+
+
+def test_recolouring_only_when_asked():
+    gen = torch.Generator().manual_seed(0)
+    frames = torch.rand(2, 49, 3, 32, 48, generator=gen)
+    clips = Clips(frames, torch.eye(4).expand(2, 49, 4, 4), torch.eye(3).expand(2, 49, 3, 3), ["a", "b"])
+    plain = random_crops(clips, 6, torch.Generator().manual_seed(1), recolour_p=0.0)  # (6, 3, 9, 16, 24)
+    again = random_crops(clips, 6, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(plain, again, rtol=0, atol=0)
+    # every plain crop is a (possibly mirrored) window of a clip: its pixel values all occur in the data
+    values = set((frames * 2 - 1).flatten().tolist())
+    assert set(plain.flatten().tolist()) <= values
+    coloured = random_crops(clips, 6, torch.Generator().manual_seed(1), recolour_p=1.0)
+    assert not set(coloured.flatten().tolist()) <= values
+    assert coloured.min() >= -1 and coloured.max() <= 1
