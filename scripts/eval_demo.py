@@ -1,4 +1,4 @@
-"""The demo family's bar, measured on held-out wonderland-synth scenes (dataset seed 1; training used seed 0):
+"""The demo family's bar, measured on held-out wonderland-synth scenes (training used dataset seed 0):
 
     python scripts/eval_demo.py [--model models/wonderland-demo] [--split test|validation] [--scenes N]
 
