@@ -54,11 +54,13 @@ def random_crops(clips: Clips, batch: int, gen: torch.Generator, recolour_p: flo
 
 def train_vae(clips: Clips, steps: int, seconds: float | None, batch: int = 4, lr: float = 2e-3,
               kl_weight: float = 1e-4, seed: int = 0, recolour_p: float = 0.0,
-              sample_posterior: bool = True) -> tuple[object, dict]:
+              sample_posterior: bool = True, init=None) -> tuple[object, dict]:
+    """A new tiny VAE trained for `steps` steps (linear decay from `lr`), or `init` trained further."""
     from wonderland.vae import build_tiny_vae
 
     torch.manual_seed(seed)
-    vae = build_tiny_vae(HEIGHT, WIDTH, block_out_channels=CHANNELS).train()
+    vae = init if init is not None else build_tiny_vae(HEIGHT, WIDTH, block_out_channels=CHANNELS)
+    vae.train().requires_grad_(True)
     opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
     sched = linear_decay(opt, steps)
     gen, clock, losses = torch.Generator().manual_seed(seed), Deadline(seconds), []
