@@ -56,7 +56,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--vae-from", type=Path, default=None, metavar="FAMILY",
                    help="take the VAE of an existing family (e.g. models/wonderland-demo) and train every other "
                         "stage; its training.json's VAE numbers are carried over")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    # checked here, before any scene is rendered
+    if args.reuse and args.vae_from is not None:
+        p.error("--reuse and --vae-from exclude each other")
+    if not 0.0 <= args.vae_recolour <= 1.0:
+        p.error(f"--vae-recolour: expected a probability in [0, 1], got {args.vae_recolour}")
+    if args.vae_from is not None:
+        for need in (args.vae_from / "base" / "vae" / "config.json", args.vae_from / "training.json"):
+            if not need.is_file():
+                p.error(f"--vae-from {args.vae_from}: {need} is missing (expected a family written by this script)")
+    return args
 
 
 def threads_when_done(job, threads: int):
@@ -101,8 +111,6 @@ def main(argv=None) -> int:
                       "heldout_seed": HELDOUT_SEED, "seconds": time.perf_counter() - t0}
 
     vae_dir, lalrm_dir = args.work / "vae", args.work / "lalrm"
-    if args.reuse and args.vae_from is not None:
-        raise SystemExit("--reuse and --vae-from exclude each other")
     if args.reuse:
         earlier = json.loads((args.work / "training.json").read_text())
         vae, report["vae"] = load_vae(vae_dir), earlier["vae"]

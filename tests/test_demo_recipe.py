@@ -1,6 +1,7 @@
 """The demo recipe's VAE colour augmentation (scripts/demo/vae_stage.py): a permutation of the RGB channels
 followed by an increasing affine map per channel that stays inside [0, 1], and none of it at recolour_p=0 (the
-committed family's recipe draws the same crops as before the option existed)."""
+committed family's recipe draws the same crops as before the option existed); the recipe's options are checked
+before any scene is rendered."""
 
 import sys
 from pathlib import Path
@@ -46,3 +47,21 @@ def test_recolouring_only_when_asked():
     coloured = random_crops(clips, 6, torch.Generator().manual_seed(1), recolour_p=1.0)
     assert not set(coloured.flatten().tolist()) <= values
     assert coloured.min() >= -1 and coloured.max() <= 1
+
+
+@pytest.mark.parametrize("argv, message", [(["--vae-recolour", "1.5"], "expected a probability in [0, 1]"),
+                                           (["--vae-from", "no/such/family"], "vae/config.json is missing"),
+                                           (["--reuse", "--vae-from", "models/wonderland-demo"], "exclude")])
+def test_recipe_rejects_bad_options_before_any_work(argv, message, capsys):
+    from train_demo_models import parse_args
+
+    with pytest.raises(SystemExit) as exc:
+        parse_args(argv)
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_recipe_accepts_the_committed_family_as_vae_source():
+    from train_demo_models import parse_args
+
+    family = Path(__file__).resolve().parents[1] / "models" / "wonderland-demo"
+    assert parse_args(["--vae-from", str(family)]).vae_from == family
