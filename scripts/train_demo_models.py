@@ -62,10 +62,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--reuse and --vae-from exclude each other")
     if not 0.0 <= args.vae_recolour <= 1.0:
         p.error(f"--vae-recolour: expected a probability in [0, 1], got {args.vae_recolour}")
-    if args.vae_from is not None:
-        for need in (args.vae_from / "base" / "vae" / "config.json", args.vae_from / "training.json"):
-            if not need.is_file():
-                p.error(f"--vae-from {args.vae_from}: {need} is missing (expected a family written by this script)")
+    args.vae_dir = None
+    if args.vae_from is not None:  # the family's own manifest says where its VAE is (and checks it)
+        from wonderland.errors import InputError
+        from wonderland.pipeline.manifest import read_manifest
+
+        try:
+            args.vae_dir = read_manifest(args.vae_from).vae
+        except InputError as e:
+            p.error(f"--vae-from {args.vae_from}: not a family with a VAE (vae/config.json is missing): {e}")
+        if not (args.vae_from / "training.json").is_file():
+            p.error(f"--vae-from {args.vae_from}: training.json is missing (expected a family written by this script)")
     return args
 
 
@@ -119,7 +126,7 @@ def main(argv=None) -> int:
         pool = None
     else:
         if args.vae_from is not None:
-            vae = load_vae(args.vae_from / "base" / "vae")
+            vae = load_vae(args.vae_dir)
             earlier = json.loads((args.vae_from / "training.json").read_text())["vae"]
             report["vae"] = {**earlier, "from": str(args.vae_from)}
         else:
