@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test test-slow lint benchmark clean
+.PHONY: install demo demo-models test test-slow lint benchmark clean
 
 install: $(STAMP)
 
@@ -25,6 +25,11 @@ $(STAMP): setup.cfg setup.py constraints.txt
 
 demo: install
 	$(PY) scripts/demo.py
+
+# Retrains the bundled family from nothing (about 1.5 h on 2 idle cores; MODEL_CARD.md has the stages).
+demo-models: install
+	$(PY) scripts/train_demo_models.py --out models/wonderland-demo
+	$(PY) scripts/finetune_demo_models.py --family models/wonderland-demo --out models/wonderland-demo
 
 test: install
 	$(PY) -m ruff check .

@@ -24,8 +24,10 @@ def lalrm_overrides(data_root: Path, vae_dir: Path, out: Path, steps: int, batch
             f"stage.min_lr={lr / 10}", f"optim.warmup_steps={min(50, steps // 5)}"]
 
 
-def train_lalrm(data_root: Path, vae_dir: Path, out: Path, steps: int) -> dict:
-    """Runs `lalrm.train.train` for `steps` steps (the model lands in `<out>/model`); returns its log summary."""
+def train_lalrm(data_root: Path, vae_dir: Path, out: Path, steps: int, lr: float = 1e-3,
+                init_from: Path | None = None) -> dict:
+    """Runs `lalrm.train.train` for `steps` steps (the model lands in `<out>/model`), from scratch or from the
+    weights in `init_from` (`stage.init_from`: a save_pretrained dir); returns its log summary."""
     import time
 
     from hydra import compose, initialize_config_dir
@@ -33,10 +35,14 @@ def train_lalrm(data_root: Path, vae_dir: Path, out: Path, steps: int) -> dict:
     from lalrm.train import train
 
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=lalrm_overrides(data_root, vae_dir, out, steps))
+        overrides = lalrm_overrides(data_root, vae_dir, out, steps, lr=lr)
+        if init_from is not None:
+            overrides.append(f"stage.init_from={Path(init_from).resolve()}")
+        cfg = compose("config", overrides=overrides)
     t0 = time.perf_counter()
     train(cfg)
     seconds_used = time.perf_counter() - t0
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     return {"steps": log[-1]["step"], "seconds": seconds_used, "first_psnr": log[0]["psnr"],
-                   "last_psnr": log[-1]["psnr"], "last_loss": log[-1]["loss"]}
+            "last_psnr": log[-1]["psnr"], "last_loss": log[-1]["loss"], "lr": lr,
+            "init_from": None if init_from is None else str(init_from)}

@@ -108,3 +108,45 @@ def reconstruction_psnr(vae, clips: Clips, block: int = 1) -> float:
         rec = decode_latents(vae, encode_video(vae, clips.frames[i:i + 1]))[0].clamp(0, 1)  # (F, 3, H, W)
         values.append(psnr(avg_pool2d(rec, block), avg_pool2d(clips.frames[i], block)).mean())
     return float(torch.stack(values).mean())
+
+
+def train_decoder(vae, clips: Clips, steps: int, seconds: float | None = None, batch: int = 4, lr: float = 5e-4,
+                  seed: int = 1, stop_after: int | None = None) -> tuple[object, dict]:
+    """`vae` with only its decoder (and post-quant conv) trained on `clips`: a `steps`-step linear decay from `lr`,
+    stopped after `stop_after` steps if given (the committed family's decoder: 400 of 1600).
+
+    The encoder and `scaling_factor` stay exactly as they are, so the latent space every later stage was trained
+    on is unchanged: the video model and the LaLRM of the family keep working. The decoder sees posterior
+    samples, as in `train_vae`, which keeps it tolerant of latents that are not the encoder's own."""
+    torch.manual_seed(seed)
+    vae.requires_grad_(False)
+    trained = [vae.decoder] + ([vae.post_quant_conv] if vae.post_quant_conv is not None else [])
+    for m in trained:
+        m.requires_grad_(True)
+    params = [p for p in vae.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    sched = linear_decay(opt, steps)
+    gen, clock, losses = torch.Generator().manual_seed(seed), Deadline(seconds), []
+    vae.eval()
+    for m in trained:
+        m.train()
+    for step in range(steps if stop_after is None else min(steps, stop_after)):
+        x = random_crops(clips, batch, gen)  # (B, 3, 9, 16, 24)
+        with torch.no_grad():
+            z = vae.encode(x).latent_dist.sample(gen)
+        y = vae.decode(z).sample
+        loss = (y - x).abs().mean() + (y - x).square().mean()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        if step % 50 == 0:
+            log.info("vae decoder step %d loss %.4f (%.0f s)", step, loss.item(), clock.elapsed)
+        if clock.passed():
+            break
+    vae.eval().requires_grad_(False)
+    return vae, {"steps": len(losses), "seconds": clock.elapsed, "first_loss": losses[0],
+                 "last_loss": sum(losses[-10:]) / len(losses[-10:]), "batch": batch, "lr": lr, "seed": seed,
+                 "schedule_steps": steps, "trained": "decoder"}
