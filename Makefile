@@ -26,7 +26,7 @@ $(STAMP): setup.cfg setup.py constraints.txt
 demo: install
 	$(PY) scripts/demo.py
 
-# Retrains the bundled family from nothing (about 1.5 h on 2 idle cores; MODEL_CARD.md has the stages).
+# Retrains the bundled family from nothing (about 1 h on 2 idle cores; MODEL_CARD.md has the stages).
 demo-models: install
 	$(PY) scripts/train_demo_models.py --out models/wonderland-demo
 	$(PY) scripts/finetune_demo_models.py --family models/wonderland-demo --out models/wonderland-demo

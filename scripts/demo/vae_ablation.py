@@ -7,6 +7,7 @@ Variants: the recipe as it is, `recolour` (75% of crops with permuted, rescaled 
 (dataset seed 0) and scored on the validation scenes (seed 1) and the first 8 test scenes (seed 3): PSNR of
 whole 49-frame reconstructions and of their 8 x 8 block means ("block colour"). The committed VAE is scored
 too, and `committed_continued` trains it --continue-steps further (lr 5e-4, seed 1): is it still undertrained?
+"Committed" is the family's VAE as it is now: since scripts/finetune_demo_models.py, one with a fine-tuned decoder.
 """
 
 from __future__ import annotations
