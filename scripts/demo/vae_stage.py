@@ -52,6 +52,16 @@ def random_crops(clips: Clips, batch: int, gen: torch.Generator, recolour_p: flo
     return torch.stack(out) * 2 - 1
 
 
+def _optimizer_step(loss: Tensor, params: list, opt, sched) -> float:
+    """backward, clip the gradient norm to 1, step the optimizer and the schedule; returns the loss value."""
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    sched.step()
+    opt.zero_grad(set_to_none=True)
+    return loss.item()
+
+
 def train_vae(clips: Clips, steps: int, seconds: float | None, batch: int = 4, lr: float = 2e-3,
               kl_weight: float = 1e-4, seed: int = 0, recolour_p: float = 0.0,
               sample_posterior: bool = True, init=None) -> tuple[object, dict]:
@@ -70,12 +80,7 @@ def train_vae(clips: Clips, steps: int, seconds: float | None, batch: int = 4, l
         y = vae.decode(post.sample(gen) if sample_posterior else post.mode()).sample
         kl = 0.5 * (post.mean.square() + post.var - 1 - post.logvar).mean()
         loss = (y - x).abs().mean() + (y - x).square().mean() + kl_weight * kl
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(loss.item())
+        losses.append(_optimizer_step(loss, list(vae.parameters()), opt, sched))
         if step % 20 == 0:
             log.info("vae step %d loss %.4f (%.0f s)", step, loss.item(), clock.elapsed)
         if clock.passed():
@@ -136,12 +141,7 @@ def train_decoder(vae, clips: Clips, steps: int, seconds: float | None = None, b
             z = vae.encode(x).latent_dist.sample(gen)
         y = vae.decode(z).sample
         loss = (y - x).abs().mean() + (y - x).square().mean()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(loss.item())
+        losses.append(_optimizer_step(loss, params, opt, sched))
         if step % 50 == 0:
             log.info("vae decoder step %d loss %.4f (%.0f s)", step, loss.item(), clock.elapsed)
         if clock.passed():
