@@ -12,7 +12,7 @@
    frames) are not carried over. --out may be --family itself: it is replaced only once everything is written.
 
 Why: the recipe's decoders (the VAE's and the LaLRM, which decodes latents into Gaussians) overfit the palettes of
-its 64 training scenes; MODEL_CARD.md 'How it was trained' has the measurements.
+its 64 training scenes; MODEL_CARD.md 'Training' has the measurements.
 """
 
 from __future__ import annotations

@@ -14,14 +14,15 @@ from pathlib import Path
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "lalrm"
 
 
-def lalrm_overrides(data_root: Path, vae_dir: Path, out: Path, steps: int, batch: int = 2, lr: float = 1e-3
-                    ) -> list[str]:
+def lalrm_overrides(data_root: Path, vae_dir: Path, out: Path, steps: int, batch: int = 2, lr: float = 1e-3,
+                    init_from: Path | None = None) -> list[str]:
+    init = [] if init_from is None else [f"stage.init_from={Path(init_from).resolve()}"]
     return ["stage=lowres", "model=tiny", "data=synthetic", "trainer=smoke", f"output_dir={out}",
             f"data.sources.synthetic.root={data_root}", "data.sources.synthetic.strides=[6]",
             f"vae.path={vae_dir}", "vae.tiny=false", "loss.perceptual=0.0", f"trainer.max_steps={steps}",
             f"trainer.checkpoint_every={max(steps, 1)}", "trainer.log_every=10", "trainer.keep_last=1",
             "trainer.gradient_checkpointing=false", f"stage.batch_size={batch}", f"stage.lr={lr}",
-            f"stage.min_lr={lr / 10}", f"optim.warmup_steps={min(50, steps // 5)}"]
+            f"stage.min_lr={lr / 10}", f"optim.warmup_steps={min(50, steps // 5)}"] + init
 
 
 def train_lalrm(data_root: Path, vae_dir: Path, out: Path, steps: int, lr: float = 1e-3,
@@ -35,10 +36,7 @@ def train_lalrm(data_root: Path, vae_dir: Path, out: Path, steps: int, lr: float
     from lalrm.train import train
 
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        overrides = lalrm_overrides(data_root, vae_dir, out, steps, lr=lr)
-        if init_from is not None:
-            overrides.append(f"stage.init_from={Path(init_from).resolve()}")
-        cfg = compose("config", overrides=overrides)
+        cfg = compose("config", overrides=lalrm_overrides(data_root, vae_dir, out, steps, lr=lr, init_from=init_from))
     t0 = time.perf_counter()
     train(cfg)
     seconds_used = time.perf_counter() - t0
