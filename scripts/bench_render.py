@@ -86,8 +86,30 @@ def _cuda_time(gaussians: Gaussians, cams: Cameras, backend: str, backward: bool
     return sorted(times)[len(times) // 2], torch.cuda.max_memory_allocated() / 2**30
 
 
+def _early_stop_ratio(g: int, size: int) -> None:
+    """No-grad rendering with the T < 1e-4 tile stop against full compositing, same scene and view."""
+    from wonderland.render.project import project
+    from wonderland.render.rasterize import rasterize
+
+    gaussians, cams = _scene(g, size, size)
+    p = project(gaussians.means, gaussians.quats, gaussians.scales, cams.w2c[0].float(), cams.K[0].float(), size, size)
+    feats = torch.cat([gaussians.colors[p.ids], p.depths[:, None]], -1)
+    seconds, images = {}, {}
+    with torch.no_grad():
+        for stop in (0.0, 1e-4):
+            start = time.perf_counter()
+            images[stop] = rasterize(p, gaussians.opacities[p.ids], feats, size, size, stop_transmittance=stop)[0][:3]
+            seconds[stop] = time.perf_counter() - start
+    diff = float((images[0.0] - images[1e-4]).abs().max())
+    print(f"{g:10d} {size:>4}x{size:<4} full {seconds[0.0]:6.2f} s, stop at T < 1e-4 {seconds[1e-4]:6.2f} s: "
+          f"{seconds[0.0] / seconds[1e-4]:4.1f}x faster, max colour difference {diff:.1e}", flush=True)
+
+
 def bench_render(threads: int | None = None) -> None:
     threads = threads or torch.get_num_threads()
+    print(f"== reference renderer, CPU ({threads} threads): no-grad early stop (rendering, not training) ==")
+    for g, size in CPU_CASES[:3]:
+        _early_stop_ratio(g, size)
     print(f"== reference renderer, CPU ({threads} threads), one view, float32 ==")
     print(f"{'gaussians':>10} {'size':>9} {'fwd s':>8} {'fwd MiB':>8} {'fwd+bwd s':>10} {'f+b MiB':>8} {'ratio':>6}")
     for g, size in CPU_CASES:

@@ -1,18 +1,23 @@
-"""Fine-tune a demo family on more scenes without changing its latent space (the second step of the recipe):
+"""Fine-tune a demo family on more scenes without changing its latent space (steps 2 and 3 of the recipe):
 
     python scripts/finetune_demo_models.py --family models/wonderland-demo --out models/wonderland-demo
+    python scripts/finetune_demo_models.py --family models/wonderland-demo --out models/wonderland-demo \
+        --decoder-steps 0 --lalrm-frames 49 --lalrm-full-res --lalrm-steps 100 --lalrm-lr 2e-4
 
 1. renders --scenes training scenes (dataset seed 0: the family's own training scenes are the first of them);
 2. trains the VAE's decoder only (scripts/demo/vae_stage.py `train_decoder`): the encoder and `scaling_factor`
    are frozen, so the latents the video model and the LaLRM were trained on do not move;
 3. continues the LaLRM from the family's weights on the same scenes (`lalrm.train` with `stage.init_from`), in a
-   second process, concurrently with step 2;
+   second process, concurrently with step 2 (--decoder-steps 0 skips step 2: the VAE is kept as it is).
+   --lalrm-frames sets its clip length (9: stride 6, what steps 1 and 2 train on; 49: every frame, the 13 latent
+   frames inference feeds it) and --lalrm-full-res supervises it at 32 x 48 instead of 16 x 24;
 4. writes the family: a copy of --family with the new VAE decoder and LaLRM weights (the video model is
    unchanged); its training.json's "finetune" list gains an entry. Evaluations of the old weights (eval_*.json and their
    frames) are not carried over. --out may be --family itself: it is replaced only once everything is written.
 
 Why: the recipe's decoders (the VAE's and the LaLRM, which decodes latents into Gaussians) overfit the palettes of
-its 64 training scenes; MODEL_CARD.md 'Training' has the measurements.
+its 64 training scenes, and the LaLRM trained on short clips at half size renders colour speckle at full size;
+MODEL_CARD.md 'Training' has the measurements.
 """
 
 from __future__ import annotations
@@ -41,12 +46,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--work", type=Path, default=Path("outputs/demo_finetune"), help="data and intermediate runs")
     p.add_argument("--scenes", type=int, default=256, help="training scenes")
     p.add_argument("--heldout-scenes", type=int, default=8)
-    p.add_argument("--decoder-steps", type=int, default=1600)
+    p.add_argument("--decoder-steps", type=int, default=1600, help="0: keep the family's VAE as it is")
     p.add_argument("--decoder-stop-after", type=int, default=400,
                    help="stop the decoder's --decoder-steps schedule after this many steps (0: run it all)")
     p.add_argument("--decoder-lr", type=float, default=5e-4)
     p.add_argument("--lalrm-steps", type=int, default=700)
     p.add_argument("--lalrm-lr", type=float, default=3e-4)
+    p.add_argument("--lalrm-frames", type=int, default=9, help="LaLRM clip length: 9 (stride 6) or 49 (every frame)")
+    p.add_argument("--lalrm-full-res", action="store_true", help="supervise the LaLRM at 32 x 48, not 16 x 24")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     from wonderland.errors import InputError
@@ -59,8 +66,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     if not (args.family / "training.json").is_file():
         p.error(f"--family {args.family}: training.json is missing (expected a family written by "
                 "scripts/train_demo_models.py)")
-    if args.scenes < 1 or args.decoder_steps < 1 or args.lalrm_steps < 1 or args.decoder_stop_after < 0:
-        p.error("--scenes, --decoder-steps and --lalrm-steps must be positive (--decoder-stop-after >= 0)")
+    if args.scenes < 1 or args.decoder_steps < 0 or args.lalrm_steps < 1 or args.decoder_stop_after < 0:
+        p.error("--scenes and --lalrm-steps must be positive (--decoder-steps and --decoder-stop-after >= 0)")
+    from demo.lalrm_stage import clip_stride
+
+    try:
+        clip_stride(args.lalrm_frames)
+    except ValueError as e:
+        p.error(f"--lalrm-frames: {e}")
     return args
 
 
@@ -82,7 +95,6 @@ def replace_dir(tmp: Path, out: Path) -> None:
 
 def main(argv=None) -> int:
     from demo.lalrm_stage import train_lalrm
-    from demo.vae_stage import reconstruction_psnr, train_decoder
 
     from lalrm.model import LaLRM
     from wonderland.io import write_json
@@ -98,15 +110,45 @@ def main(argv=None) -> int:
               "data_seconds": time.perf_counter() - t0}
 
     # The LaLRM reads latents through the family's VAE; its encoder is the one every stage keeps.
-    half = max(1, args.threads // 2)
-    torch.set_num_threads(max(1, args.threads - half))
     lalrm_dir = args.work / "lalrm"
     shutil.rmtree(lalrm_dir, ignore_errors=True)
+    lalrm_args = (train_root.resolve(), args.manifest.vae.resolve(), lalrm_dir.resolve(), args.lalrm_steps,
+                  args.lalrm_lr, args.manifest.lalrm.resolve(), args.lalrm_frames, args.lalrm_full_res)
+    vae = None
+    if args.decoder_steps == 0:  # the LaLRM alone, on every thread; the family's VAE is copied as it is
+        torch.set_num_threads(args.threads)
+        report["lalrm"] = train_lalrm(*lalrm_args)
+    else:
+        vae, report = _decoder_beside_lalrm(args, load_vae(args.manifest.vae), clips, heldout, lalrm_args, report)
+    logging.info("lalrm: %s", report["lalrm"])
+    lalrm = LaLRM.from_pretrained(lalrm_dir / "model")
+
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    copy_family(args.family, tmp)
+    rel = lambda p: tmp / p.resolve().relative_to(args.family.resolve())  # noqa: E731
+    if vae is not None:
+        vae.save_pretrained(rel(args.manifest.vae))
+    lalrm.save_pretrained(rel(args.manifest.lalrm))
+    training = json.loads((args.family / "training.json").read_text())
+    report["from"], report["total_seconds"] = str(args.family), time.perf_counter() - t0
+    training.setdefault("finetune", []).append(report)  # a list: a family can be fine-tuned again
+    write_json(tmp / "training.json", training)
+    replace_dir(tmp, args.out)
+    print(f"wrote {args.out} in {report['total_seconds'] / 60:.1f} min")
+    return 0
+
+
+def _decoder_beside_lalrm(args, vae, clips, heldout, lalrm_args: tuple, report: dict) -> tuple[object, dict]:
+    """Trains the VAE decoder here while `train_lalrm(*lalrm_args)` runs in a second process, the threads split
+    between them; -> (vae, report with "vae_decoder" and "lalrm")."""
+    from demo.lalrm_stage import train_lalrm
+    from demo.vae_stage import reconstruction_psnr, train_decoder
+
+    half = max(1, args.threads // 2)
+    torch.set_num_threads(max(1, args.threads - half))
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=torch.set_num_threads,
                              initargs=(half,)) as pool:
-        lalrm_job = pool.submit(train_lalrm, train_root.resolve(), args.manifest.vae.resolve(), lalrm_dir.resolve(),
-                                args.lalrm_steps, args.lalrm_lr, args.manifest.lalrm.resolve())
-        vae = load_vae(args.manifest.vae)
+        lalrm_job = pool.submit(train_lalrm, *lalrm_args)
         before = {"heldout_reconstruction_psnr": reconstruction_psnr(vae, heldout)}
         encoder = {k: v.clone() for k, v in vae.encoder.state_dict().items()}
         scale = vae.config.scaling_factor
@@ -118,21 +160,7 @@ def main(argv=None) -> int:
         report["vae_decoder"] |= before | {"heldout_reconstruction_psnr_after": reconstruction_psnr(vae, heldout)}
         logging.info("vae decoder: %s", report["vae_decoder"])
         report["lalrm"] = lalrm_job.result()
-    logging.info("lalrm: %s", report["lalrm"])
-    lalrm = LaLRM.from_pretrained(lalrm_dir / "model")
-
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    copy_family(args.family, tmp)
-    rel = lambda p: tmp / p.resolve().relative_to(args.family.resolve())  # noqa: E731
-    vae.save_pretrained(rel(args.manifest.vae))
-    lalrm.save_pretrained(rel(args.manifest.lalrm))
-    training = json.loads((args.family / "training.json").read_text())
-    report["from"], report["total_seconds"] = str(args.family), time.perf_counter() - t0
-    training.setdefault("finetune", []).append(report)  # a list: a family can be fine-tuned again
-    write_json(tmp / "training.json", training)
-    replace_dir(tmp, args.out)
-    print(f"wrote {args.out} in {report['total_seconds'] / 60:.1f} min")
-    return 0
+    return vae, report
 
 
 if __name__ == "__main__":

@@ -52,7 +52,9 @@ def test_train_decoder_learns_and_leaves_the_latent_space_alone():
 
 
 @pytest.mark.parametrize("argv, message", [(["--family", "no/such/family"], "not a model family"),
-                                           (["--lalrm-steps", "0"], "must be positive")])
+                                           (["--lalrm-steps", "0"], "must be positive"),
+                                           (["--decoder-steps", "-1"], "--decoder-steps"),
+                                           (["--lalrm-frames", "10"], "--lalrm-frames")])
 def test_finetune_rejects_bad_options_before_any_work(argv, message, capsys):
     from finetune_demo_models import parse_args
 
@@ -88,3 +90,36 @@ def test_finetune_writes_a_family_with_the_same_video_model(tmp_path):
     entry = training["finetune"][-1]
     assert entry["train_scenes"] == 2 and entry["vae_decoder"]["steps"] == 2 and entry["lalrm"]["steps"] == 2
     WonderlandPipeline.from_pretrained(out)  # the manifest still points at every part
+
+
+@pytest.mark.parametrize("frames, stride", [(9, 6), (49, 1), (13, 4)])
+def test_lalrm_overrides_compose_clips_that_span_the_scene(frames, stride, tmp_path):
+    from demo.lalrm_stage import CONFIG_DIR, clip_stride, lalrm_overrides
+    from hydra import compose, initialize_config_dir
+
+    overrides = lalrm_overrides(tmp_path, tmp_path, tmp_path, 10, frames=frames, full_res=frames == 49)
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    assert cfg.num_frames == frames and list(cfg.data.sources.synthetic.strides) == [stride]
+    assert (frames - 1) * stride == 48  # frame 0 to frame 48: the pose normalisation of a 49-frame trajectory
+    assert (cfg.stage.sup_height, cfg.stage.sup_width) == ((HEIGHT, WIDTH) if frames == 49 else (16, 24))
+    for bad in (10, 21, 1):
+        with pytest.raises(ValueError, match="clip frames"):
+            clip_stride(bad)
+
+
+def test_finetune_lalrm_alone_on_whole_clips_keeps_the_vae(tmp_path):
+    """Step 3 of the recipe at tiny size: --decoder-steps 0 copies the VAE as it is; the LaLRM trains on 49-frame
+    clips supervised at full size, and the family's training.json says so."""
+    from finetune_demo_models import main
+
+    out = tmp_path / "family"
+    assert main(["--family", str(FAMILY), "--out", str(out), "--work", str(tmp_path / "work"), "--scenes", "1",
+                 "--heldout-scenes", "1", "--decoder-steps", "0", "--lalrm-steps", "1", "--lalrm-frames", "49",
+                 "--lalrm-full-res", "--threads", "2"]) == 0
+    for part in ("base", "camera"):  # the video model and the VAE: byte for byte
+        assert _digest(out / part) == _digest(FAMILY / part)
+    assert _digest(out / "lalrm") != _digest(FAMILY / "lalrm")
+    entry = json.loads((out / "training.json").read_text())["finetune"][-1]
+    assert "vae_decoder" not in entry
+    assert entry["lalrm"]["clip_frames"] == 49 and entry["lalrm"]["supervision"] == [HEIGHT, WIDTH]

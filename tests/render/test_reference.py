@@ -116,3 +116,36 @@ def test_render_batch_equals_per_element_render():
         single = render(g[b], cams[b], backend="reference")
         torch.testing.assert_close(out.rgb[b], single.rgb)
         torch.testing.assert_close(out.depth[b], single.depth)
+
+
+def test_opaque_tiles_stop_early_without_changing_the_image_beyond_the_threshold(monkeypatch):
+    """A wall of 600 Gaussians (opacity 0.95, much overlap) in front of the camera: rendering (no grad) stops
+    tiles whose pixels are all below T = 1e-4, as gsplat does; the image moves by less than 1e-4 and less than
+    half the work is done. With gradients every Gaussian is composited: exactly the full sum."""
+    from wonderland.render import rasterize as module
+
+    g = random_scene(600, seed=5, scale=(0.3, 0.6))
+    gen = torch.Generator().manual_seed(6)
+    g.means = (torch.rand(600, 3, generator=gen, dtype=g.means.dtype) - 0.5) * torch.tensor([4.0, 4.0, 3.0]) \
+        + torch.tensor([0.0, 0.0, 3.5])  # x, y in [-2, 2], z in [2, 5]: covers the view (half-width 1.2 at z 2)
+    g.opacities = torch.full_like(g.opacities, 0.95)
+    cams = head_on_camera(24, focal=20.0)
+    p = project(g.means, g.quats, g.scales, cams.w2c[0], cams.K[0], 24, 24)
+    feats = torch.cat([g.colors[p.ids], torch.ones_like(p.depths)[:, None]], -1)  # a constant feature: weights
+    pairs = []
+    real = module._composite_items
+    monkeypatch.setattr(module, "_composite_items", lambda *a: pairs.append(a[-1].numel()) or real(*a))
+    with torch.no_grad():
+        full = rasterize(p, g.opacities[p.ids], feats, 24, 24, pairs_per_batch=2**13,
+                         stop_transmittance=0.0)
+        work_full = sum(pairs)
+        pairs.clear()
+        fast = rasterize(p, g.opacities[p.ids], feats, 24, 24, pairs_per_batch=2**13)
+        work_fast = sum(pairs)
+    assert full[1].amax() < 1e-4  # every pixel ends opaque: the stop applies everywhere
+    assert work_fast < 0.5 * work_full
+    assert (fast[0] - full[0]).abs().amax() < 1e-4 and (fast[1] - full[1]).abs().amax() < 1e-4
+    assert not torch.equal(fast[0], full[0])  # the skipped Gaussians were really skipped
+    opacities = g.opacities[p.ids].clone().requires_grad_()
+    with_grad = rasterize(p, opacities, feats, 24, 24)
+    torch.testing.assert_close(with_grad[0].detach(), full[0])

@@ -4,13 +4,18 @@ Per pixel p and Gaussian i (sorted front to back), as gsplat:
   alpha_i = min(0.99, o_i exp(-σ_i)),  σ_i = ½ dᵀ Σ2d⁻¹ d,  d = p - μ_i,
   dropped where alpha_i < 1/255 or outside the 3-sigma ellipse (σ_i > 4.5),
   C = Σ_i alpha_i T_i c_i + T_final · background,  T_i = Π_{j<i} (1 - alpha_j).
-Unlike gsplat we do not stop at T < 1e-4 (the difference is below 1e-4 per channel) and the 3-sigma
-cut makes the image independent of the tile size.
+The 3-sigma cut makes the image independent of the tile size. Without gradients (rendering a scene, not
+training one) a tile stops once every one of its pixels has T < 1e-4, as gsplat stops each pixel: what it skips
+changes a colour by less than 1e-4 (depth by less than 1e-4 z). With gradients every Gaussian is composited.
 
 Work is cut into "items": one 8x8 pixel tile x one chunk of up to `chunk` Gaussians that overlap
 the tile, in depth order. Items are composited independently (all in parallel, batched) into a
 partial colour and a partial log-transmittance; partials of one tile are then chained with an
 exclusive cumulative sum of log-transmittance (in float64) over the tile's items.
+
+The stop works on items taken front to back across all tiles at once (rank r of every tile before
+rank r + 1): after each batch, the tiles that are already opaque drop out. On the demo's 75k-Gaussian scenes about
+two thirds of the items lie behind opaque tiles.
 
 Memory bound: one batch holds at most `pairs_per_batch` (pixel, Gaussian) pairs, about 16 floats each
 (≈ 64 MiB in float32 at the default 2^20); when gradients are needed each batch runs under
@@ -33,6 +38,7 @@ from .project import Projected
 MAX_ALPHA = 0.99
 MIN_ALPHA = 1.0 / 255.0
 MAX_SIGMA = 0.5 * 3.0**2  # the 3-sigma ellipse
+STOP_TRANSMITTANCE = 1e-4  # a tile whose every pixel is below this is done (no-grad rendering only)
 
 
 def _tile_lists(p: Projected, tile: int, tiles_x: int, tiles_y: int, chunk: int) -> tuple[Tensor, Tensor]:
@@ -92,9 +98,12 @@ def _composite_items(pix: Tensor, origin: Tensor, means2d: Tensor, conics: Tenso
 
 
 def rasterize(p: Projected, opacities: Float[Tensor, " n"], feats: Float[Tensor, "n f"], height: int, width: int,
-              tile: int = 8, chunk: int = 32, pairs_per_batch: int = 2**20
+              tile: int = 8, chunk: int = 32, pairs_per_batch: int = 2**20,
+              stop_transmittance: float = STOP_TRANSMITTANCE
               ) -> tuple[Float[Tensor, "f h w"], Float[Tensor, "h w"]]:
-    """Composite per-Gaussian features (sorted as `p`) -> (Σ_i w_i f_i (f, h, w), T_final (h, w))."""
+    """Composite per-Gaussian features (sorted as `p`) -> (Σ_i w_i f_i (f, h, w), T_final (h, w)).
+
+    Without gradients, tiles whose pixels all have T < `stop_transmittance` stop early (0: never)."""
     tiles_x, tiles_y = -(-width // tile), -(-height // tile)
     n_tiles, n_feat = tiles_x * tiles_y, feats.shape[-1]
     with torch.no_grad():
@@ -113,6 +122,11 @@ def rasterize(p: Projected, opacities: Float[Tensor, " n"], feats: Float[Tensor,
                           torch.arange(n_tiles, device=dev) // tiles_x], -1).to(dt) * tile
     grad = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
     step = max(1, pairs_per_batch // (tile * tile * chunk))
+    if not grad and stop_transmittance > 0:
+        out, log_t = _composite_front_to_back(pix, origin, tensors, table, item_tile, n_tiles, n_feat, step,
+                                              math.log(stop_transmittance))
+        return _untile(out, tiles_x, tiles_y, tile, height, width), \
+            _untile(torch.exp(log_t).to(dt)[..., None], tiles_x, tiles_y, tile, height, width)[0]
     parts, logts = [], []
     for s in range(0, table.shape[0], step):
         args = (pix, origin.index_select(0, item_tile[s:s + step]), *tensors, table[s:s + step])
@@ -130,9 +144,41 @@ def rasterize(p: Projected, opacities: Float[Tensor, " n"], feats: Float[Tensor,
     t_before = torch.exp(excl - excl[first]).to(dt)
     out = feats.new_zeros(n_tiles, tile * tile, n_feat).index_add(0, item_tile, t_before[..., None] * part)
     t_final = torch.exp(feats.new_zeros(n_tiles, tile * tile).index_add(0, item_tile, logt))
+    return (_untile(out, tiles_x, tiles_y, tile, height, width),
+            _untile(t_final[..., None], tiles_x, tiles_y, tile, height, width)[0])
 
-    def untile(x: Tensor) -> Tensor:  # (tiles, P, c) -> (c, h, w)
-        x = x.reshape(tiles_y, tiles_x, tile, tile, -1).permute(4, 0, 2, 1, 3)
-        return x.reshape(-1, tiles_y * tile, tiles_x * tile)[:, :height, :width]
 
-    return untile(out), untile(t_final[..., None])[0]
+def _untile(x: Tensor, tiles_x: int, tiles_y: int, tile: int, height: int, width: int) -> Tensor:
+    """(tiles, P, c) -> (c, h, w)"""
+    x = x.reshape(tiles_y, tiles_x, tile, tile, -1).permute(4, 0, 2, 1, 3)
+    return x.reshape(-1, tiles_y * tile, tiles_x * tile)[:, :height, :width]
+
+
+def _composite_front_to_back(pix: Tensor, origin: Tensor, tensors: tuple, table: Tensor, item_tile: Tensor,
+                             n_tiles: int, n_feat: int, step: int, log_stop: float) -> tuple[Tensor, Tensor]:
+    """No-grad compositing in batches of `step` items taken rank by rank across tiles, skipping the items of tiles
+    that are already opaque (every pixel log T < `log_stop`). -> features (tiles, P, f), log T_final (tiles, P)."""
+    feats = tensors[-1]
+    first_item = torch.searchsorted(item_tile, torch.arange(n_tiles, device=item_tile.device))
+    rank = torch.arange(item_tile.numel(), device=item_tile.device) - first_item[item_tile]
+    order = torch.argsort(rank * n_tiles + item_tile)  # rank-major: the front item of every tile first
+    out = feats.new_zeros(n_tiles, pix.shape[0], n_feat)
+    log_t = torch.zeros(n_tiles, pix.shape[0], dtype=torch.float64, device=feats.device)  # per pixel, so far
+    for s in range(0, order.numel(), step):
+        open_tiles = log_t.amax(-1) >= log_stop  # (tiles,)
+        if not bool(open_tiles.any()):
+            break
+        idx = order[s:s + step]
+        idx = idx[open_tiles[item_tile[idx]]]
+        if idx.numel() == 0:
+            continue
+        idx = idx[torch.argsort(item_tile[idx], stable=True)]  # tile-major, front to back within a tile
+        tiles = item_tile[idx]
+        part, logt = _composite_items(pix, origin.index_select(0, tiles), *tensors, table[idx])
+        cs = logt.double().cumsum(0)
+        excl = cs - logt.double()
+        first = torch.searchsorted(tiles, tiles)  # first item of the same tile in this batch
+        t_before = torch.exp(log_t[tiles] + excl - excl[first]).to(feats.dtype)
+        out.index_add_(0, tiles, t_before[..., None] * part)
+        log_t.index_add_(0, tiles, logt.double())
+    return out, log_t
