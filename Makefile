@@ -30,6 +30,8 @@ demo: install
 demo-models: install
 	$(PY) scripts/train_demo_models.py --out models/wonderland-demo
 	$(PY) scripts/finetune_demo_models.py --family models/wonderland-demo --out models/wonderland-demo
+	$(PY) scripts/finetune_demo_models.py --family models/wonderland-demo --out models/wonderland-demo \
+		--decoder-steps 0 --lalrm-frames 49 --lalrm-full-res --lalrm-steps 100 --lalrm-lr 2e-4
 
 test: install
 	$(PY) -m ruff check .
