@@ -105,7 +105,6 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     train_root = write_scenes(args.work / "data" / "train", args.scenes, TRAIN_SEED)
     clips = load_clips(train_root)
-    heldout = load_clips(write_scenes(args.work / "data" / "heldout", args.heldout_scenes, HELDOUT_SEED))
     report = {"train_scenes": len(clips), "train_seed": TRAIN_SEED, "threads": args.threads,
               "data_seconds": time.perf_counter() - t0}
 
@@ -119,6 +118,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
         report["lalrm"] = train_lalrm(*lalrm_args)
     else:
+        heldout = load_clips(write_scenes(args.work / "data" / "heldout", args.heldout_scenes, HELDOUT_SEED))
         vae, report = _decoder_beside_lalrm(args, load_vae(args.manifest.vae), clips, heldout, lalrm_args, report)
     logging.info("lalrm: %s", report["lalrm"])
     lalrm = LaLRM.from_pretrained(lalrm_dir / "model")

@@ -138,14 +138,19 @@ def rasterize(p: Projected, opacities: Float[Tensor, " n"], feats: Float[Tensor,
     logt = torch.cat(logts) if logts else opacities[:0, None].expand(0, tile * tile)
 
     # Chain the items of each tile: T before an item = exp(Σ log T of the tile's earlier items).
-    cs = logt.double().cumsum(0)
-    excl = cs - logt.double()
-    first = torch.searchsorted(item_tile, item_tile)  # first item of the same tile
-    t_before = torch.exp(excl - excl[first]).to(dt)
+    t_before = torch.exp(_log_t_before(logt, item_tile)).to(dt)
     out = feats.new_zeros(n_tiles, tile * tile, n_feat).index_add(0, item_tile, t_before[..., None] * part)
     t_final = torch.exp(feats.new_zeros(n_tiles, tile * tile).index_add(0, item_tile, logt))
     return (_untile(out, tiles_x, tiles_y, tile, height, width),
             _untile(t_final[..., None], tiles_x, tiles_y, tile, height, width)[0])
+
+
+def _log_t_before(logt: Tensor, item_tile: Tensor) -> Tensor:
+    """Items grouped by tile (sorted `item_tile`), front to back in each: logt (items, P) -> the log transmittance
+    in front of each item from its tile's earlier items (items, P), in float64."""
+    excl = logt.double().cumsum(0) - logt.double()
+    first = torch.searchsorted(item_tile, item_tile)  # first item of the same tile
+    return excl - excl[first]
 
 
 def _untile(x: Tensor, tiles_x: int, tiles_y: int, tile: int, height: int, width: int) -> Tensor:
@@ -175,10 +180,7 @@ def _composite_front_to_back(pix: Tensor, origin: Tensor, tensors: tuple, table:
         idx = idx[torch.argsort(item_tile[idx], stable=True)]  # tile-major, front to back within a tile
         tiles = item_tile[idx]
         part, logt = _composite_items(pix, origin.index_select(0, tiles), *tensors, table[idx])
-        cs = logt.double().cumsum(0)
-        excl = cs - logt.double()
-        first = torch.searchsorted(tiles, tiles)  # first item of the same tile in this batch
-        t_before = torch.exp(log_t[tiles] + excl - excl[first]).to(feats.dtype)
+        t_before = torch.exp(log_t[tiles] + _log_t_before(logt, tiles)).to(feats.dtype)
         out.index_add_(0, tiles, t_before[..., None] * part)
         log_t.index_add_(0, tiles, logt.double())
     return out, log_t
