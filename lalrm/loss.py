@@ -27,6 +27,7 @@ class LossConfig:
     perceptual: float = 0.5
     opacity: float = 0.0
     depth: float = 0.0
+    color_tv: float = 0.0
     vgg_weights: str | None = None
     allow_random_weights: bool = False
 
@@ -44,8 +45,10 @@ class ReconstructionLoss(nn.Module):
         fp, ft = self.vgg(pred, tuple(PERCEPTUAL_LAYERS)), self.vgg(target, tuple(PERCEPTUAL_LAYERS))
         return sum(w * (fp[k] - ft[k]).abs().mean() for k, w in PERCEPTUAL_LAYERS.items())
 
-    def forward(self, rendered: Tensor, target: Tensor, opacities: Tensor, distance: Tensor) -> dict[str, Tensor]:
-        """rendered, target (B, V, 3, h, w); opacities (B, G); distance (B, F, Hg, Wg) -> terms + total."""
+    def forward(self, rendered: Tensor, target: Tensor, opacities: Tensor, distance: Tensor,
+                colors: Tensor | None = None) -> dict[str, Tensor]:
+        """rendered, target (B, V, 3, h, w); opacities (B, G); distance (B, F, Hg, Wg); colors (B, G, 3), G = F *
+        Hg * Wg in that order (needed when color_tv > 0) -> terms + total."""
         cfg, zero = self.cfg, rendered.new_zeros(())
         mse = (rendered - target).pow(2).mean()
         terms = {"mse": mse, "psnr": psnr(rendered.detach(), target).mean()}
@@ -55,15 +58,28 @@ class ReconstructionLoss(nn.Module):
         terms["opacity"] = opacities.mean() if cfg.opacity > 0 else zero
         # Depth: edge-agnostic smoothness of log ray distance across the Gaussian map (scale-free).
         terms["depth"] = log_distance_tv(distance) if cfg.depth > 0 else zero
+        # Colour: smoothness of each frame's Gaussian colour map. The render constrains only what the many
+        # translucent layers blend to, so without it the differences between layers drift into colour noise
+        # that shows as speckle away from the training views.
+        if cfg.color_tv > 0:
+            if colors is None:
+                raise ValueError("loss.color_tv > 0 needs the Gaussian colours")
+            terms["color_tv"] = map_tv(colors.reshape(*distance.shape, 3).movedim(-1, -3))
+        else:
+            terms["color_tv"] = zero
         terms["loss"] = (cfg.mse * mse + cfg.perceptual * terms["perceptual"] + cfg.opacity * terms["opacity"]
-                         + cfg.depth * terms["depth"])
+                         + cfg.depth * terms["depth"] + cfg.color_tv * terms["color_tv"])
         return terms
 
 
+def map_tv(x: Tensor) -> Tensor:
+    """(..., Hg, Wg) -> mean absolute neighbour difference down plus across (total variation)."""
+    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
+
+
 def log_distance_tv(distance: Tensor) -> Tensor:
-    """(..., Hg, Wg) -> mean absolute neighbour difference of log distance (total variation)."""
-    d = distance.clamp_min(1e-6).log()
-    return (d[..., 1:, :] - d[..., :-1, :]).abs().mean() + (d[..., :, 1:] - d[..., :, :-1]).abs().mean()
+    """(..., Hg, Wg) -> total variation of log distance (scale-free)."""
+    return map_tv(distance.clamp_min(1e-6).log())
 
 
 def build_loss(cfg: LossConfig, source: str = "config") -> ReconstructionLoss:

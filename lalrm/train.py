@@ -162,7 +162,7 @@ def train(cfg: DictConfig | TrainConfig) -> Path:
         with acc.autocast():
             pred = model(batch["latents"], batch["cameras"])
         rgb = render_batch(pred.gaussians, batch["sup_cameras"], tr.background, deferred=True).rgb  # (B, V, 3, h, w)
-        terms = loss_fn(rgb, batch["sup_frames"], pred.gaussians.opacities, pred.distance)
+        terms = loss_fn(rgb, batch["sup_frames"], pred.gaussians.opacities, pred.distance, pred.gaussians.colors)
         acc.backward(terms["loss"])
         if cfg.optim.grad_clip > 0:
             acc.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)

@@ -54,6 +54,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lalrm-lr", type=float, default=3e-4)
     p.add_argument("--lalrm-frames", type=int, default=9, help="LaLRM clip length: 9 (stride 6) or 49 (every frame)")
     p.add_argument("--lalrm-full-res", action="store_true", help="supervise the LaLRM at 32 x 48, not 16 x 24")
+    p.add_argument("--lalrm-color-tv", type=float, default=0.0,
+                   help="weight of the LaLRM's colour-map smoothness term (loss.color_tv)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     from wonderland.errors import InputError
@@ -112,7 +114,8 @@ def main(argv=None) -> int:
     lalrm_dir = args.work / "lalrm"
     shutil.rmtree(lalrm_dir, ignore_errors=True)
     lalrm_args = (train_root.resolve(), args.manifest.vae.resolve(), lalrm_dir.resolve(), args.lalrm_steps,
-                  args.lalrm_lr, args.manifest.lalrm.resolve(), args.lalrm_frames, args.lalrm_full_res)
+                  args.lalrm_lr, args.manifest.lalrm.resolve(), args.lalrm_frames, args.lalrm_full_res,
+                  args.lalrm_color_tv)
     vae = None
     if args.decoder_steps == 0:  # the LaLRM alone, on every thread; the family's VAE is copied as it is
         torch.set_num_threads(args.threads)

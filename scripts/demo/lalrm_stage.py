@@ -28,22 +28,25 @@ def clip_stride(frames: int) -> int:
 
 
 def lalrm_overrides(data_root: Path, vae_dir: Path, out: Path, steps: int, batch: int = 2, lr: float = 1e-3,
-                    init_from: Path | None = None, frames: int = 9, full_res: bool = False) -> list[str]:
+                    init_from: Path | None = None, frames: int = 9, full_res: bool = False,
+                    color_tv: float = 0.0) -> list[str]:
     """The `lalrm.train` overrides of a demo run: `frames`-frame clips spanning every scene (`clip_stride`),
-    supervised at the configs' 16 x 24 or, with `full_res`, at the rendered 32 x 48."""
+    supervised at the configs' 16 x 24 or, with `full_res`, at the rendered 32 x 48; `color_tv` weights the
+    colour-map smoothness term (`loss.color_tv`)."""
     init = [] if init_from is None else [f"stage.init_from={Path(init_from).resolve()}"]
     sup = [f"stage.sup_height={HEIGHT}", f"stage.sup_width={WIDTH}"] if full_res else []
     return ["stage=lowres", "model=tiny", "data=synthetic", "trainer=smoke", f"output_dir={out}",
             f"data.sources.synthetic.root={data_root}", f"num_frames={frames}",
             f"data.sources.synthetic.strides=[{clip_stride(frames)}]",
-            f"vae.path={vae_dir}", "vae.tiny=false", "loss.perceptual=0.0", f"trainer.max_steps={steps}",
+            f"vae.path={vae_dir}", "vae.tiny=false", "loss.perceptual=0.0", f"loss.color_tv={color_tv}",
+            f"trainer.max_steps={steps}",
             f"trainer.checkpoint_every={max(steps, 1)}", "trainer.log_every=10", "trainer.keep_last=1",
             "trainer.gradient_checkpointing=false", f"stage.batch_size={batch}", f"stage.lr={lr}",
             f"stage.min_lr={lr / 10}", f"optim.warmup_steps={min(50, steps // 5)}"] + init + sup
 
 
 def train_lalrm(data_root: Path, vae_dir: Path, out: Path, steps: int, lr: float = 1e-3,
-                init_from: Path | None = None, frames: int = 9, full_res: bool = False) -> dict:
+                init_from: Path | None = None, frames: int = 9, full_res: bool = False, color_tv: float = 0.0) -> dict:
     """Runs `lalrm.train.train` for `steps` steps (the model lands in `<out>/model`), from scratch or from the
     weights in `init_from` (`stage.init_from`: a save_pretrained dir), on `frames`-frame clips, supervised at
     full size if `full_res`; returns its log summary."""
@@ -55,7 +58,7 @@ def train_lalrm(data_root: Path, vae_dir: Path, out: Path, steps: int, lr: float
 
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", overrides=lalrm_overrides(data_root, vae_dir, out, steps, lr=lr, init_from=init_from,
-                                                          frames=frames, full_res=full_res))
+                                                          frames=frames, full_res=full_res, color_tv=color_tv))
     t0 = time.perf_counter()
     train(cfg)
     seconds_used = time.perf_counter() - t0
@@ -63,4 +66,5 @@ def train_lalrm(data_root: Path, vae_dir: Path, out: Path, steps: int, lr: float
     return {"steps": log[-1]["step"], "seconds": seconds_used, "first_psnr": log[0]["psnr"],
             "last_psnr": log[-1]["psnr"], "last_loss": log[-1]["loss"], "lr": lr,
             "init_from": None if init_from is None else str(init_from), "clip_frames": frames,
-            "supervision": [cfg.stage.sup_height, cfg.stage.sup_width]}
+            "supervision": [cfg.stage.sup_height, cfg.stage.sup_width], "color_tv": color_tv,
+            "last_color_tv": log[-1].get("color_tv")}

@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from lalrm.loss import LossConfig, build_loss, log_distance_tv
+from lalrm.loss import LossConfig, build_loss, log_distance_tv, map_tv
 from wonderland.errors import InputError
 from wonderland.metrics.nets import FeatureNet
 
@@ -52,3 +52,22 @@ def test_log_distance_tv_is_scale_free():
     # rows identical (0), one horizontal step of log 2 per row
     assert log_distance_tv(d).item() == pytest.approx(math.log(2))
     assert log_distance_tv(7 * d).item() == pytest.approx(log_distance_tv(d).item(), rel=1e-6)
+
+
+def test_color_tv_is_per_frame_map_smoothness():
+    """Colours (B, F*Hg*Wg, 3) are read as F maps of Hg x Wg: frames that are each flat cost nothing, however
+    different from one another (a reshape in another order would mix them); one vertical edge has a known cost."""
+    fn = build_loss(LossConfig(perceptual=0.0, color_tv=0.5))
+    target = torch.rand(1, 2, 3, 8, 8)
+    dist = torch.full((1, 3, 4, 6), 3.0)  # F = 3 frames of 4 x 6 Gaussians
+    flat = torch.rand(1, 3, 1, 1, 3).expand(1, 3, 4, 6, 3).reshape(1, 72, 3)
+    terms = fn(target, target, torch.full((1, 72), 0.5), dist, flat)
+    assert terms["color_tv"].item() == pytest.approx(0.0, abs=1e-7) and terms["loss"].item() == pytest.approx(0.0)
+    edge = torch.zeros(1, 3, 4, 6, 3)
+    edge[..., 3:, :] = 1.0  # columns 3..5 white: one step of 1 in 5 horizontal neighbour pairs, none vertical
+    terms = fn(target, target, torch.full((1, 72), 0.5), dist, edge.reshape(1, 72, 3))
+    assert terms["color_tv"].item() == pytest.approx(1 / 5)
+    assert terms["loss"].item() == pytest.approx(0.5 / 5)
+    assert map_tv(edge.movedim(-1, -3)).item() == pytest.approx(1 / 5)
+    with pytest.raises(ValueError, match="colours"):
+        fn(target, target, torch.full((1, 72), 0.5), dist)
