@@ -1,8 +1,10 @@
-"""Fine-tune a demo family on more scenes without changing its latent space (steps 2 and 3 of the recipe):
+"""Fine-tune a demo family on more scenes without changing its latent space (steps 2, 3 and 4 of the recipe):
 
     python scripts/finetune_demo_models.py --family models/wonderland-demo --out models/wonderland-demo
     python scripts/finetune_demo_models.py --family models/wonderland-demo --out models/wonderland-demo \
         --decoder-steps 0 --lalrm-frames 49 --lalrm-full-res --lalrm-steps 100 --lalrm-lr 2e-4
+    python scripts/finetune_demo_models.py --family models/wonderland-demo --out models/wonderland-demo \
+        --decoder-steps 0 --lalrm-frames 49 --lalrm-full-res --lalrm-steps 300 --lalrm-lr 2e-4 --lalrm-color-tv 0.1
 
 1. renders --scenes training scenes (dataset seed 0: the family's own training scenes are the first of them);
 2. trains the VAE's decoder only (scripts/demo/vae_stage.py `train_decoder`): the encoder and `scaling_factor`
@@ -10,14 +12,16 @@
 3. continues the LaLRM from the family's weights on the same scenes (`lalrm.train` with `stage.init_from`), in a
    second process, concurrently with step 2 (--decoder-steps 0 skips step 2: the VAE is kept as it is).
    --lalrm-frames sets its clip length (9: stride 6, what steps 1 and 2 train on; 49: every frame, the 13 latent
-   frames inference feeds it) and --lalrm-full-res supervises it at 32 x 48 instead of 16 x 24;
+   frames inference feeds it), --lalrm-full-res supervises it at 32 x 48 instead of 16 x 24 and --lalrm-color-tv
+   weights a smoothness term on each frame's Gaussian colour map (`loss.color_tv`);
 4. writes the family: a copy of --family with the new VAE decoder and LaLRM weights (the video model is
    unchanged); its training.json's "finetune" list gains an entry. Evaluations of the old weights (eval_*.json and their
    frames) are not carried over. --out may be --family itself: it is replaced only once everything is written.
 
 Why: the recipe's decoders (the VAE's and the LaLRM, which decodes latents into Gaussians) overfit the palettes of
-its 64 training scenes, and the LaLRM trained on short clips at half size renders colour speckle at full size;
-MODEL_CARD.md 'Training' has the measurements.
+its 64 training scenes, the LaLRM trained on short clips at half size renders colour speckle at full size, and
+its translucent layers carry colour noise that only their blend is trained to cancel; MODEL_CARD.md 'Training'
+has the measurements.
 """
 
 from __future__ import annotations
