@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 
     model = default_model_dir()
     if not (model / MANIFEST).is_file():
-        print(f"demo: no model family at {model}.\nTrain it (about 25 minutes on 2 CPU cores) with:\n"
+        print(f"demo: no model family at {model}.\nTrain it (about 36 minutes on 2 CPU cores; `make demo-models`"
+              " adds the fine-tuning steps, 1.3 h in all) with:\n"
               f"    python scripts/train_demo_models.py --out {model.relative_to(ROOT)}", file=sys.stderr)
         return 1
     print(f"demo: model family {model} ({(model / 'MODEL_CARD.md').relative_to(ROOT)} says what it can do)")
