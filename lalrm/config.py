@@ -108,4 +108,7 @@ def build_config(cfg: DictConfig | dict) -> TrainConfig:
     out = OmegaConf.to_object(merged)
     if out.data.latents not in ("cache", "vae"):
         raise ValueError(f"data.latents must be 'cache' or 'vae', got {out.data.latents!r}")
+    for name in ("mse", "perceptual", "opacity", "depth", "color_tv"):  # a negative weight rewards the error
+        if getattr(out.loss, name) < 0:
+            raise ValueError(f"loss.{name} must be >= 0, got {getattr(out.loss, name)}")
     return out

@@ -74,6 +74,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                 "scripts/train_demo_models.py)")
     if args.scenes < 1 or args.decoder_steps < 0 or args.lalrm_steps < 1 or args.decoder_stop_after < 0:
         p.error("--scenes and --lalrm-steps must be positive (--decoder-steps and --decoder-stop-after >= 0)")
+    if args.lalrm_color_tv < 0:
+        p.error(f"--lalrm-color-tv must be >= 0 (a loss weight), got {args.lalrm_color_tv}")
     from demo.lalrm_stage import clip_stride
 
     try:

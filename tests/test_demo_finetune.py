@@ -54,7 +54,8 @@ def test_train_decoder_learns_and_leaves_the_latent_space_alone():
 @pytest.mark.parametrize("argv, message", [(["--family", "no/such/family"], "not a model family"),
                                            (["--lalrm-steps", "0"], "must be positive"),
                                            (["--decoder-steps", "-1"], "--decoder-steps"),
-                                           (["--lalrm-frames", "10"], "--lalrm-frames")])
+                                           (["--lalrm-frames", "10"], "--lalrm-frames"),
+                                           (["--lalrm-color-tv", "-0.1"], "--lalrm-color-tv")])
 def test_finetune_rejects_bad_options_before_any_work(argv, message, capsys):
     from finetune_demo_models import parse_args
 

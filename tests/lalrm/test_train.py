@@ -32,6 +32,12 @@ def test_every_config_composes():
         assert cfg.model["head_stride"] == {"lowres": 16, "highres": 8}[cfg.stage.name]
 
 
+@pytest.mark.parametrize("term", ["mse", "opacity", "depth", "color_tv"])
+def test_negative_loss_weight_is_rejected_when_the_config_is_built(term):
+    with pytest.raises(ValueError, match=f"loss.{term} must be >= 0"):
+        build_config(compose(["model=tiny", "stage=lowres", f"loss.{term}=-0.1"]))
+
+
 def test_stages_train_two_steps_and_highres_starts_from_lowres(synth_root, tmp_path):
     low = train(compose(smoke_overrides("lowres", synth_root, tmp_path / "low")))
     assert json.loads((low / "config.json").read_text())["head_stride"] == 16
