@@ -1,6 +1,7 @@
 """Precompute what training reads from disk: video latents (+ the noisy frame-0 image latent and the
 clip's normalised cameras) and T5 prompt embeddings. CLIs: `scripts/cache_video_latents.py`,
-`scripts/cache_prompt_embeds.py`. Layout read back by `camera_video.data.LatentCacheDataset`.
+`scripts/cache_prompt_embeds.py`. Latents are written in the one latent-cache format of the project
+(`wonderland.data.latent_cache`, with the image group), which both trainers read.
 
 The image condition's noise (I2V recipe) is drawn once per cached clip; cache several clips per scene
 (`clips_per_scene`) for more variety of clip, stride and noise.
@@ -13,37 +14,32 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from wonderland.io import atomic_path, write_json
-from wonderland.vae import encode_video
+from wonderland.data.latent_cache import encode_sample, write_latent_item
+from wonderland.io import atomic_path
+from wonderland.training import seeded
 
-from .data import CACHE_INDEX, NULL_PROMPT, noisy_first_frame, seeded
+from .data import NULL_PROMPT, noisy_first_frame
 
 
 @torch.no_grad()
 def cache_video_latents(dataset, vae, out: str | Path, clips_per_scene: int = 1, seed: int = 0) -> list[str]:
-    """Encode clips of a `VideoClipDataset` (items: frames (F, 3, H, W), c2w, K, key) into `out`."""
-    from safetensors.torch import save_file
-
+    """Encode clips of a `VideoClipDataset` (items: frames (F, 3, H, W), c2w, K, key) into `out`, one file per
+    clip and pass (`<key>_<pass>.safetensors`); files already there are kept (an interrupted run resumes)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    keys, height, width = [], None, None
+    keys = []
     for epoch in range(clips_per_scene):
         if hasattr(dataset, "set_epoch"):
             dataset.set_epoch(epoch)
         for i in tqdm(range(len(dataset)), desc=f"caching latents (pass {epoch + 1}/{clips_per_scene})"):
             item = dataset[i]
-            gen = seeded(seed, epoch, i)
-            frames = item["frames"][None].to(vae.device)  # (1, F, 3, H, W)
-            height, width = frames.shape[-2:]
-            latents = encode_video(vae, frames)[0]  # (16, T, h, w), posterior mode (see camera_video/data.py)
-            image = encode_video(vae, noisy_first_frame(frames[:, 0], gen)[:, None])[0]
             key = f"{item['key']}_{epoch}"
-            tensors = {"latents": latents.cpu(), "image_latents": image.cpu(), "c2w": item["c2w"].float(),
-                       "K": item["K"].float()}
-            with atomic_path(out / f"{key}.safetensors") as tmp:
-                save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
             keys.append(key)
-    write_json(out / CACHE_INDEX, {"height": int(height), "width": int(width), "keys": keys})
+            if (out / f"{key}.safetensors").is_file():
+                continue
+            image = noisy_first_frame(item["frames"][:1], seeded(seed, epoch, i))[0]  # the I2V recipe's noise
+            tensors = encode_sample(vae, item, image)  # latents: posterior mode (see camera_video/data.py)
+            write_latent_item(out, key, tensors, *item["frames"].shape[-2:], vae.config.scaling_factor)
     return keys
 
 

@@ -1,59 +1,102 @@
-"""The training config schema (Hydra YAML under `configs/camera_video/` is validated against it)."""
+"""The training config schema (Hydra YAML under `configs/camera_video/` is validated against it).
+
+`trainer` and `optim` are the keys every trainer shares (`wonderland.training`); `stage` says what trains:
+  camera  the paper's recipe: camera encoders, control branch, fuse and camera-LoRA on a frozen base;
+  base    image-to-video pre-training of a whole stock CogVideoX transformer, for configs that have no released
+          base weights (tests, the bundled demo family): the camera stage then starts from `<output_dir>/model`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from omegaconf import DictConfig, OmegaConf
+
+from wonderland.checks import check_choice, check_float, check_int
+from wonderland.errors import InputError
+from wonderland.training import OptimConfig, TrainerConfig, check_optim, check_renamed, check_trainer
+
 from .data import DataConfig
+
+STAGES = ("camera", "base")
+BASES = ("5b_i2v", "small", "tiny")
+DATA_KINDS = ("synthetic", "re10k", "acid", "dl3dv", "mixed", "cache")
 
 
 @dataclass
 class ModelConfig:
-    base: str = "5b_i2v"  # 5b_i2v | tiny: the transformer architecture (camera_video.models.config)
-    pretrained: str | None = None  # local CogVideoX-5B-I2V dir (transformer/ vae/ scheduler/); null: random
+    base: str = "5b_i2v"  # 5b_i2v | small | tiny: the transformer architecture (camera_video.models.config)
+    pretrained: str | None = None  # local CogVideoX-5B-I2V dir (transformer/ vae/ scheduler/) or a base stage's
+    #                                <output_dir>/model; null: a random base seeded by init_seed
     camera: dict = field(default_factory=dict)  # CameraControlConfig fields
-    init_camera_weights: str | None = None  # start from saved camera weights
+    init_camera_weights: str | None = None  # start from a camera folder (a camera stage's <output_dir>/model)
     vae_scaling_factor: float | None = None  # tiny VAE only: latents to ~unit std (the real VAE's is 0.7)
     init_seed: int = 0  # seeds the random base of runs without `pretrained` (tiny), so checkpoints reload
 
 
 @dataclass
-class TrainerConfig:
-    output_dir: str = "outputs/camera_video"
-    steps: int = 40_000  # optimizer steps
-    batch_size: int = 1  # per process and micro-step; global batch = batch_size * processes * grad_accum
-    grad_accum: int = 1
-    lr: float = 2e-5
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.95])
-    weight_decay: float = 1e-4
-    warmup_steps: int = 0
-    max_grad_norm: float = 1.0
-    mixed_precision: str = "bf16"  # no | fp16 | bf16 (accelerate)
-    gradient_checkpointing: bool = True
-    use_8bit_adam: bool = False  # bitsandbytes AdamW8bit
-    checkpoint_every: int = 500
-    keep_last: int = 3
-    resume: str | None = "auto"  # auto: the latest checkpoint in output_dir if any; a path; null: fresh
-    dry_run: bool = False  # build the full model on `meta`, print parameters and a memory estimate
-    log_every: int = 10
-    val_every: int = 1000  # 0: never
-    val_clips: int = 2
-    val_inference_steps: int = 50
-    num_workers: int = 4
-    seed: int = 0
+class StageConfig:
+    name: str = "camera"  # camera | base
+
+
+@dataclass
+class ValidationConfig:
+    every: int = 1000  # optimizer steps between validations; 0: never
+    clips: int = 2  # sampled clips written as videos
+    inference_steps: int = 50
 
 
 @dataclass
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    stage: StageConfig = field(default_factory=StageConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
 
 
 def to_schema(cfg) -> TrainConfig:
     """A composed Hydra/OmegaConf config (or a TrainConfig) -> a validated `TrainConfig`."""
     if isinstance(cfg, TrainConfig):
+        check(cfg)
         return cfg
-    from omegaconf import OmegaConf
+    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
+    check_renamed(raw)
+    out = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TrainConfig), raw))
+    check(out)
+    return out
 
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TrainConfig), cfg))
+
+def check(cfg: TrainConfig) -> None:
+    """Every value against its range, before any model, dataset or output exists."""
+    from wonderland.latents import latent_shape
+
+    check_trainer(cfg.trainer)
+    check_optim(cfg.optim)
+    check_choice(cfg.stage.name, "stage.name", STAGES)
+    check_choice(cfg.model.base, "model.base", BASES)
+    check_int(cfg.model.init_seed, "model.init_seed", min=0)
+    if cfg.model.vae_scaling_factor is not None:
+        check_float(cfg.model.vae_scaling_factor, "model.vae_scaling_factor", min=0.0, min_open=True)
+    if cfg.stage.name == "camera":
+        from .models import CameraControlConfig
+
+        try:
+            CameraControlConfig(**cfg.model.camera)
+        except (TypeError, ValueError) as e:
+            raise InputError(None, "model.camera", str(e).splitlines()[0]) from None
+    d = cfg.data
+    check_choice(d.kind, "data.kind", DATA_KINDS)
+    try:
+        latent_shape(d.num_frames, d.height, d.width)
+    except ValueError as e:
+        raise InputError(None, "data.num_frames/height/width", str(e)) from None
+    for i, s in enumerate(d.strides):
+        check_int(s, f"data.strides[{i}]", min=1)
+    check_int(d.num_scenes, "data.num_scenes", min=1)
+    check_int(d.val_scenes, "data.val_scenes", min=0)
+    v = cfg.validation
+    check_int(v.every, "validation.every", min=0)
+    check_int(v.clips, "validation.clips", min=0)
+    check_int(v.inference_steps, "validation.inference_steps", min=1)

@@ -3,18 +3,17 @@ that turns either into the model's inputs.
 
 A batch for the loss (`prepare_batch`): latents (B, 16, T, h, w) and image_latents (B, 16, 1, h, w)
 (scaled, VAE space), plucker (B, F, 6, H, W) of the normalised cameras, prompt_embeds (B, L, D).
-The recommended path reads latents and prompt embeddings cached once by `scripts/cache_video_latents.py`
-and `scripts/cache_prompt_embeds.py`; pixel clips are encoded on the fly with the VAE (tiny runs).
+The recommended path reads latents (`wonderland.data.latent_cache`, with image latents) and prompt embeddings
+cached once by `scripts/cache_video_latents.py` (or `scripts/cache_latents.py`, whose LaLRM caches carry image
+latents too) and `scripts/cache_prompt_embeds.py`; pixel clips are encoded on the fly with the VAE (tiny runs).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import ConcatDataset, Dataset
@@ -23,7 +22,6 @@ from wonderland.errors import InputError
 from wonderland.geometry import plucker_embedding
 from wonderland.vae import encode_video
 
-CACHE_INDEX = "index.json"
 NULL_PROMPT = "__null__"  # key of the empty-prompt embedding in a prompt cache
 # Latents are the VAE posterior's mode, not a sample (here and in `cache.py`): the CogVideoX VAE's
 # posterior std is tiny next to the latents (sample ~ mode), while the untrained tiny VAE's is as large
@@ -43,11 +41,6 @@ class DataConfig:
     val_scenes: int = 2  # the last scenes of each source are held out for validation
     prompt_cache: str | None = None  # prompt embeddings (safetensors, one tensor per key + __null__)
     seed: int = 0
-
-
-def seeded(*keys: int) -> torch.Generator:
-    """A generator whose seed mixes the keys (numpy SeedSequence), e.g. (seed, step, rank)."""
-    return torch.Generator().manual_seed(int(np.random.SeedSequence(list(keys)).generate_state(1)[0]))
 
 
 def collate(items: list[dict]) -> dict:
@@ -73,27 +66,6 @@ class _Slice(Sequence):
         return self.scenes[self.start + i]
 
 
-class LatentCacheDataset(Dataset):
-    """Clips cached by `scripts/cache_video_latents.py`: `<root>/index.json` + `<key>.safetensors` holding
-    latents (16, T, h, w), image_latents (16, 1, h, w), c2w (F, 4, 4) normalised, K (F, 3, 3)."""
-
-    def __init__(self, root: str | Path, keys: Sequence[str] | None = None):
-        self.root = Path(root)
-        index = self.root / CACHE_INDEX
-        if not index.is_file():
-            raise InputError(index, None, "no latent cache here (write one with scripts/cache_video_latents.py)")
-        meta = json.loads(index.read_text())
-        self.height, self.width, self.keys = meta["height"], meta["width"], list(keys or meta["keys"])
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def __getitem__(self, i: int) -> dict:
-        from safetensors.torch import load_file
-
-        return load_file(str(self.root / f"{self.keys[i]}.safetensors")) | {"key": self.keys[i]}
-
-
 def _pixel_source(kind: str, root: str, cfg: DataConfig, strides) -> tuple[Dataset, Dataset | None]:
     from wonderland.data import VideoClipDataset, open_scenes
 
@@ -114,10 +86,12 @@ def _pixel_source(kind: str, root: str, cfg: DataConfig, strides) -> tuple[Datas
 def build_datasets(cfg: DataConfig) -> tuple[Dataset, Dataset | None]:
     """(train, held-out) datasets of the config; held-out = the last `val_scenes` scenes/clips (None if 0)."""
     if cfg.kind == "cache":
-        full = LatentCacheDataset(cfg.root)
+        from wonderland.data.latent_cache import LatentCache
+
+        full = LatentCache(cfg.root, require=("image",), field="data.root")
         split = len(full) - min(cfg.val_scenes, len(full) - 1)
-        val = LatentCacheDataset(cfg.root, full.keys[split:]) if split < len(full) else None
-        return LatentCacheDataset(cfg.root, full.keys[:split]), val
+        val = full.subset(full.keys[split:]) if split < len(full) else None
+        return full.subset(full.keys[:split]), val
     sources = cfg.sources if cfg.kind == "mixed" else [{"kind": cfg.kind, "root": cfg.root, "strides": cfg.strides}]
     if not sources or any(s.get("root") is None for s in sources):
         raise InputError(None, "data.root", f"data kind {cfg.kind!r} needs a root for every source")

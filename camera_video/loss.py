@@ -9,9 +9,30 @@ mean(1 / (1 - alphā_t) * (x0_pred - x0)^2), which is exactly the v-prediction M
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .models.rotary import rotary_embedding
+
+
+class StockI2V(nn.Module):
+    """A stock `CogVideoXTransformer3DModel` behind `i2v_loss`'s model interface (stage=base: no camera)."""
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+
+    config = property(lambda self: self.base.config)
+    dtype = property(lambda self: self.base.dtype)
+
+    def enable_gradient_checkpointing(self) -> None:
+        self.base.enable_gradient_checkpointing()
+
+    def forward(self, hidden_states: Tensor, encoder_hidden_states: Tensor, timestep: Tensor, plucker=None,
+                image_rotary_emb=None, return_dict: bool = False):
+        if plucker is not None:
+            raise ValueError("the stock base takes no camera: drop 'plucker' from the batch")
+        return self.base(hidden_states=hidden_states, encoder_hidden_states=encoder_hidden_states,
+                         timestep=timestep, image_rotary_emb=image_rotary_emb, return_dict=return_dict)
 
 
 def i2v_model_input(noisy: Tensor, image_latents: Tensor) -> Tensor:

@@ -15,7 +15,9 @@ from wonderland.latents import NUM_FRAMES, num_latent_frames
 ACT_TENSORS_PER_BLOCK = 20
 
 
-def estimate_training_memory(counts: dict[str, int], config, cfg) -> dict[str, int]:
+def estimate_training_memory(counts: dict[str, int], config, cfg, micro_batch: int = 1) -> dict[str, int]:
+    """Bytes per process for a micro-batch of `micro_batch` clips (the paper's recipe: 1 clip per GPU per micro-step,
+    8 GPUs x 3 accumulation steps = the global batch of 24)."""
     t = cfg.trainer
     half = t.mixed_precision in ("bf16", "fp16")
     trainable, frozen = counts["trainable"], counts["total"] - counts["trainable"]
@@ -25,10 +27,10 @@ def estimate_training_memory(counts: dict[str, int], config, cfg) -> dict[str, i
         + config.max_text_seq_length
     act = 2 if half else 4
     blocks = config.num_layers + cfg.model.camera.get("num_control_blocks", 21)
-    per_block_io = t.batch_size * tokens * width * act
+    per_block_io = micro_batch * tokens * width * act
     interior = per_block_io * ACT_TENSORS_PER_BLOCK
     activations = per_block_io * blocks + interior if t.gradient_checkpointing else interior * blocks
     out = {"weights": frozen * (2 if half else 4) + trainable * 4, "gradients": trainable * 4,
-           "optimizer": trainable * (2 if t.use_8bit_adam else 8), "activations": activations}
+           "optimizer": trainable * (2 if cfg.optim.use_8bit_adam else 8), "activations": activations}
     out["total"] = sum(out.values())
     return out

@@ -9,7 +9,9 @@ import torch
 
 from wonderland.geometry import Cameras
 
-from .data import collate, prepare_batch, seeded
+from wonderland.training import seeded
+
+from .data import collate, prepare_batch
 from .loss import i2v_loss
 
 
@@ -25,7 +27,9 @@ def held_out_loss(model, scheduler, dataset, prompts, vae=None, seed: int = 0, s
         items = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
         gen = seeded(seed, start)
         inputs = prepare_batch(collate(items), prompts, vae, gen)
-        if shuffle_cameras:
+        if not hasattr(model, "camera"):  # a stock base (stage=base) takes no camera
+            inputs.pop("plucker")
+        elif shuffle_cameras:
             inputs["plucker"] = inputs["plucker"].roll(1, dims=0)
         loss = i2v_loss(model, scheduler, inputs, gen, per_sample=True)
         total, count = total + loss.sum().item(), count + len(items)
@@ -39,15 +43,15 @@ def validate(model, vae, scheduler, dataset, prompts, cfg, step: int, accelerato
 
     from .pipeline import CameraVideoPipeline
 
-    t, was_training = cfg.trainer, model.training
-    loss = held_out_loss(model, scheduler, dataset, prompts, vae, seed=t.seed)
+    v, was_training = cfg.validation, model.training
+    loss = held_out_loss(model, scheduler, dataset, prompts, vae, seed=cfg.trainer.seed)
     accelerator.log({"val/loss": loss}, step=step)
-    if vae is None:
+    if vae is None or not hasattr(model, "camera") or v.clips == 0:
         return
     pipe = CameraVideoPipeline(vae=vae, transformer=model, scheduler=scheduler)
     pipe.set_progress_bar_config(disable=True)
-    out_dir = Path(t.output_dir) / "validation" / f"step_{step:08d}"
-    for i in range(min(t.val_clips, len(dataset))):
+    out_dir = Path(cfg.trainer.output_dir) / "validation" / f"step-{step:08d}"
+    for i in range(min(v.clips, len(dataset))):
         item = dataset[i]
         if "frames" in item:
             image, h, w = item["frames"][0], *item["frames"].shape[-2:]
@@ -59,6 +63,6 @@ def validate(model, vae, scheduler, dataset, prompts, cfg, step: int, accelerato
         cams = Cameras(item["c2w"], item["K"], h, w)
         text = prompts([item["key"]])
         out = pipe(image, cams, prompt_embeds=text, negative_prompt_embeds=prompts(["__null__"]),
-                   num_inference_steps=t.val_inference_steps, seed=t.seed + i)
+                   num_inference_steps=v.inference_steps, seed=cfg.trainer.seed + i)
         write_video(out_dir / f"{item['key']}.mp4", out.frames[0])
     model.train(was_training)

@@ -1,7 +1,9 @@
-"""The training config's schema (configs/lalrm/*.yaml), built once at the entry point.
+"""The training config's schema (configs/lalrm/*.yaml), built and checked once at the entry point.
 
-`model` is not listed field by field: it is `LaLRM`'s constructor arguments (its own config). Unknown or
-mistyped keys fail when the YAML is merged onto these dataclasses.
+`model` is not listed field by field: it is `LaLRM`'s constructor arguments (its own config). `trainer` and
+`optim` are the keys every trainer shares (`wonderland.training`). Unknown or mistyped keys fail when the
+YAML is merged onto these dataclasses; every value is range-checked in `build_config`, before any model,
+dataset or output exists.
 """
 
 from __future__ import annotations
@@ -11,13 +13,20 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from wonderland.checks import check_choice, check_float, check_int
+from wonderland.errors import InputError
+from wonderland.training import OptimConfig, TrainerConfig, check_optim, check_renamed, check_trainer
+
 from .loss import LossConfig
+
+VERSION = 2  # of this config and of the run's config.json (1: wonderland 0.1, stage.lr / stage.batch_size ...)
+LATENTS = ("cache", "vae")
 
 
 @dataclass
 class GeneratedConfig:
-    root: str | None = None  # clips written by the camera-video pipeline (lalrm/data.py has the format)
-    fraction: float = 0.2  # share of training samples drawn from them
+    root: str | None = None  # clips written by wonderland-make-clips (format: wonderland.data.generated_clips)
+    ratio: float = 0.2  # probability that a training sample is a generated clip
 
 
 @dataclass
@@ -29,12 +38,8 @@ class StageConfig:
     num_unseen: int = 24
     sup_height: int = 240
     sup_width: int = 360
-    lr: float = 4e-4
-    min_lr: float = 1e-5
-    steps: int = 200_000
-    batch_size: int = 24  # global, split over processes
+    steps: int = 200_000  # the stage's length in the paper (trainer.max_steps is taken from it by stage files)
     init_from: str | None = None
-    generated: GeneratedConfig | None = None
 
 
 @dataclass
@@ -50,36 +55,13 @@ class DataConfig:
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     latents: str = "cache"  # cache | vae
     cache_dir: str | None = None
-    num_workers: int = 4
+    generated: GeneratedConfig = field(default_factory=GeneratedConfig)
 
 
 @dataclass
 class VAEConfig:
     path: str | None = None
     tiny: bool = False
-
-
-@dataclass
-class OptimConfig:
-    betas: tuple[float, float] = (0.9, 0.95)
-    weight_decay: float = 0.05
-    warmup_steps: int = 2000
-    grad_clip: float = 1.0
-
-
-@dataclass
-class TrainerConfig:
-    max_steps: int | None = None
-    mixed_precision: str = "bf16"
-    gradient_checkpointing: bool = True
-    checkpoint_every: int = 1000
-    keep_last: int = 3
-    resume: str | None = "auto"
-    stop_after: int | None = None  # end this invocation after N steps (time-limited jobs); resume continues
-    log_every: int = 10
-    background: float = 1.0
-    dry_run: bool = False
-    progress: bool = True
 
 
 @dataclass
@@ -91,24 +73,60 @@ class TrainConfig:
     loss: LossConfig
     optim: OptimConfig
     trainer: TrainerConfig
-    version: int = 1
-    output_dir: str = "outputs/lalrm"
-    seed: int = 0
+    version: int = VERSION
     num_frames: int = 49
-
-    @property
-    def total_steps(self) -> int:
-        return self.trainer.max_steps if self.trainer.max_steps is not None else self.stage.steps
 
 
 def build_config(cfg: DictConfig | dict) -> TrainConfig:
-    """Validate a composed Hydra config against the schema and return the typed object."""
-    schema = OmegaConf.structured(TrainConfig)
-    merged = OmegaConf.merge(schema, cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg))
-    out = OmegaConf.to_object(merged)
-    if out.data.latents not in ("cache", "vae"):
-        raise ValueError(f"data.latents must be 'cache' or 'vae', got {out.data.latents!r}")
-    for name in ("mse", "perceptual", "opacity", "depth", "color_tv"):  # a negative weight rewards the error
-        if getattr(out.loss, name) < 0:
-            raise ValueError(f"loss.{name} must be >= 0, got {getattr(out.loss, name)}")
+    """Validate a composed Hydra config against the schema and every value against its range; -> the typed object."""
+    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
+    check_renamed(raw)
+    out = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TrainConfig), raw))
+    check(out)
     return out
+
+
+def check(cfg: TrainConfig) -> None:
+    from wonderland.data import KINDS
+    from wonderland.latents import num_latent_frames
+
+    check_trainer(cfg.trainer)
+    check_optim(cfg.optim)
+    if cfg.version != VERSION:
+        raise InputError(None, "version", f"expected {VERSION} (this code's config version)", value=cfg.version)
+    try:
+        num_latent_frames(cfg.num_frames)
+    except ValueError:
+        raise InputError(None, "num_frames", "expected 4k + 1 frames (e.g. 9, 49)", value=cfg.num_frames) from None
+    st = cfg.stage
+    for key in ("height", "width"):
+        if check_int(getattr(st, key), f"stage.{key}", min=8) % 8:
+            raise InputError(None, f"stage.{key}", "expected a multiple of 8", value=getattr(st, key))
+    for key, low in (("num_seen", 1), ("num_unseen", 0), ("sup_height", 1), ("sup_width", 1), ("steps", 1)):
+        check_int(getattr(st, key), f"stage.{key}", min=low)
+    check_choice(cfg.data.latents, "data.latents", LATENTS)
+    for name, src in cfg.data.sources.items():
+        check_choice(src.kind, f"data.sources.{name}.kind", KINDS)
+        check_float(src.weight, f"data.sources.{name}.weight", min=0.0)
+        if not src.strides:
+            raise InputError(None, f"data.sources.{name}.strides", "expected a non-empty list", value=src.strides)
+        for i, s in enumerate(src.strides):
+            check_int(s, f"data.sources.{name}.strides[{i}]", min=1)
+    check_float(cfg.data.generated.ratio, "data.generated.ratio", min=0.0, max=1.0)
+    for name in ("mse", "perceptual", "opacity", "depth", "color_tv"):  # a negative weight rewards the error
+        check_float(getattr(cfg.loss, name), f"loss.{name}", min=0.0)
+    check_float(cfg.loss.background, "loss.background", min=0.0, max=1.0)
+    _check_model(cfg.model)
+
+
+def _check_model(model: dict) -> None:
+    """The model's own constructor checks, on `meta` (no allocation)."""
+    import torch
+
+    from .model import LaLRM
+
+    try:
+        with torch.device("meta"):
+            LaLRM(**model)
+    except (TypeError, ValueError) as e:
+        raise InputError(None, "model", str(e).splitlines()[0]) from None

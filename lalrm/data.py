@@ -6,8 +6,8 @@ Sample (a dict, one per scene):
   c2w (F, 4, 4) relative to frame 0, scale-normalised; K (F, 3, 3) pixels of (H, W)
   sup_frames (V, 3, hs, ws); sup_c2w (V, 4, 4) same frame as c2w; sup_K (V, 3, 3); sup_is_seen (V,)
 
-Latent cache (scripts/cache_latents.py): `<cache_dir>/<index:08d>.safetensors` holding those tensors
-(frames dropped, latents added); safetensors metadata {"key", "height", "width", "format": "lalrm-cache/1"}.
+Latent cache (scripts/cache_latents.py): `wonderland.data.latent_cache` with the supervision group, one file
+per stream sample `<cache_dir>/<index:08d>.safetensors` (frames dropped, latents added).
 
 Generated clips (written by the camera-video pipeline, read here), one folder per clip:
   <root>/<clip>/latents.safetensors   tensor "latents" (16, T, h, w): scaled latents, as the sampler returns
@@ -24,53 +24,17 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
 from safetensors.torch import load_file
 from torch import Tensor
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset
 
 from wonderland.errors import InputError
 from wonderland.geometry import Cameras, normalize_poses
-from wonderland.io import atomic_path
-
-CACHE_FORMAT = "lalrm-cache/1"
-CACHE_KEYS = ("latents", "c2w", "K", "sup_frames", "sup_c2w", "sup_K", "sup_is_seen")
-
-
-class LatentCache(Dataset):
-    """Samples written by `write_cache_item`: (latents + cameras + supervision views), one file each."""
-
-    def __init__(self, root: str | Path):
-        self.files = sorted(Path(root).glob("*.safetensors"))
-        if not self.files:
-            raise InputError(root, "data.cache_dir", "no cached samples (*.safetensors); run scripts/cache_latents.py")
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, i: int) -> dict:
-        with safe_open(self.files[i], "pt") as f:
-            meta = f.metadata() or {}
-        if meta.get("format") != CACHE_FORMAT:
-            raise InputError(self.files[i], "format", f"expected {CACHE_FORMAT}, got {meta.get('format')}")
-        return load_file(self.files[i]) | {"key": meta["key"]}
-
-
-def write_cache_item(path: str | Path, sample: dict, latents: Tensor) -> None:
-    """One cache file: a dataset sample's cameras + supervision views with its latents (16, T, h, w)."""
-    from safetensors.torch import save_file
-
-    h, w = sample["frames"].shape[-2:]
-    tensors = {k: sample[k].contiguous() for k in CACHE_KEYS if k != "latents"} | {"latents": latents.contiguous()}
-    meta = {"format": CACHE_FORMAT, "key": str(sample["key"]), "height": str(h), "width": str(w)}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
-
+from wonderland.training import MixedStream
 
 class GeneratedClips(Dataset):
     """Clips from the camera-video pipeline (format above), resized to the supervision size."""
@@ -78,7 +42,7 @@ class GeneratedClips(Dataset):
     def __init__(self, root: str | Path, num_views: int, sup_height: int, sup_width: int, seed: int = 0):
         self.clips = sorted(p.parent for p in Path(root).glob("*/latents.safetensors"))
         if not self.clips:
-            raise InputError(root, "stage.generated.root", "no generated clips (<clip>/latents.safetensors)")
+            raise InputError(root, "data.generated.root", "no generated clips (<clip>/latents.safetensors)")
         self.num_views, self.size, self.seed = num_views, (sup_height, sup_width), seed
 
     def __len__(self) -> int:
@@ -115,72 +79,29 @@ def read_frames(clip: Path) -> Tensor:
     return torch.stack([torch.from_numpy(a[..., :3]).permute(2, 0, 1) for a in arrays]).float() / 255
 
 
-class MixedStream(Dataset):
-    """Sample i (any i >= 0) of a weighted mix of datasets; a function of (seed, i) only.
-
-    Epoch-aware datasets (`set_epoch`, e.g. ReconstructionDataset) see epoch = i // total size, so a
-    scene gives a different clip each pass.
-    """
-
-    def __init__(self, sources: Sequence[tuple[Dataset, float]], seed: int = 0):
-        self.sources = [(ds, w) for ds, w in sources if w > 0]
-        self.total = sum(len(ds) for ds, _ in self.sources)
-        self.seed = seed
-
-    def __len__(self) -> int:
-        return self.total
-
-    def locate(self, i: int) -> tuple[int, int]:
-        """(source, item) that sample i is drawn from."""
-        rng = random.Random(f"{self.seed}/mix/{i}")
-        src = rng.choices(range(len(self.sources)), weights=[w for _, w in self.sources])[0]
-        return src, rng.randrange(len(self.sources[src][0]))
-
-    def __getitem__(self, i: int) -> dict:
-        src, item = self.locate(i)
-        ds = self.sources[src][0]
-        if hasattr(ds, "set_epoch"):
-            ds.set_epoch(i // self.total)
-        return ds[item]
-
-
-class StepBatchSampler(Sampler[list[int]]):
-    """Batches of stream indices for steps [start, end): process `rank` of `world` gets its own slice of
-    the global batch of step s, i.e. indices (s * world + rank) * b + j."""
-
-    def __init__(self, start: int, end: int, per_process_batch: int, rank: int = 0, world: int = 1):
-        self.start, self.end, self.b, self.rank, self.world = start, end, per_process_batch, rank, world
-
-    def __len__(self) -> int:
-        return max(0, self.end - self.start)
-
-    def __iter__(self) -> Iterator[list[int]]:
-        for s in range(self.start, self.end):
-            first = (s * self.world + self.rank) * self.b
-            yield list(range(first, first + self.b))
-
-
 def build_stream(cfg, captured: bool | None = None) -> MixedStream:
     """The training stream of a `TrainConfig`: captured data (on-the-fly clips or the latent cache) mixed
-    with generated clips at `stage.generated.fraction`. `captured=True` forces the raw clips (cache writer)."""
+    with generated clips at `data.generated.ratio`. `captured=True` forces the raw clips (cache writer)."""
     from wonderland.data import ReconstructionDataset, open_scenes
+
+    from wonderland.data.latent_cache import LatentCache
 
     st = cfg.stage
     if cfg.data.latents == "cache" and not captured:
         if cfg.data.cache_dir is None:
             raise InputError("config", "data.cache_dir", "latents=cache needs a cache_dir")
-        sources = [(LatentCache(cfg.data.cache_dir), 1.0)]
+        sources = [(LatentCache(cfg.data.cache_dir, require=("supervision",)), 1.0)]
     else:
         sources = [(ReconstructionDataset(open_scenes(s.kind, s.root), cfg.num_frames, st.height, st.width,
                                           s.strides, st.num_seen, st.num_unseen, st.sup_height, st.sup_width,
-                                          seed=cfg.seed), s.weight) for s in cfg.data.sources.values()]
-    gen = st.generated
-    if gen is not None and gen.root is not None and not captured:
+                                          seed=cfg.trainer.seed), s.weight) for s in cfg.data.sources.values()]
+    gen = cfg.data.generated
+    if gen.root is not None and not captured:
         total = sum(w for _, w in sources)
-        sources = [(ds, w * (1 - gen.fraction) / total) for ds, w in sources]
+        sources = [(ds, w * (1 - gen.ratio) / total) for ds, w in sources]
         sources.append((GeneratedClips(gen.root, st.num_seen + st.num_unseen, st.sup_height, st.sup_width,
-                                       cfg.seed), gen.fraction))
-    return MixedStream(sources, cfg.seed)
+                                       cfg.trainer.seed), gen.ratio))
+    return MixedStream(sources, cfg.trainer.seed)
 
 
 def collate(items: list[dict]) -> list[dict]:

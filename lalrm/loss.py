@@ -28,6 +28,7 @@ class LossConfig:
     opacity: float = 0.0
     depth: float = 0.0
     color_tv: float = 0.0
+    background: float = 1.0  # grey level the supervision views are rendered against (white)
     vgg_weights: str | None = None
     allow_random_weights: bool = False
 

@@ -55,3 +55,35 @@ def write_json(path: str | os.PathLike, obj, indent: int = 2) -> None:
     with atomic_open(path, "w") as f:
         json.dump(obj, f, indent=indent)
         f.write("\n")
+
+
+def publish_dir(tmp: str | os.PathLike, final: str | os.PathLike) -> None:
+    """Put the finished folder `tmp` in place of `final` by renames only: an existing `final` is moved aside
+    first and removed afterwards, so `final` is always either the old or the new complete folder."""
+    import shutil
+
+    tmp, final = Path(tmp), Path(final)
+    old = final.with_name(f".old-{final.name}")
+    if final.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary folder beside `path`; on success it is published as `path` (`publish_dir`).
+    An interrupted writer leaves `path` as it was (and a `.tmp-<name>` folder that the next write clears)."""
+    import shutil
+
+    path = Path(path)
+    tmp = path.with_name(f".tmp-{path.name}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    publish_dir(tmp, path)

@@ -7,7 +7,7 @@ released `transformer/` folder (the keys that differ from diffusers' defaults), 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 # CogVideoX-5B-I2V (THUDM/CogVideoX-5b-I2V, transformer/config.json): 42 blocks, 48 heads x 64 = 3072.
 BASE_5B_I2V: dict = dict(
@@ -66,7 +66,6 @@ class CameraControlConfig:
     lora_targets: tuple[str, ...] = LORA_TARGETS
     encoder_channels: int = 128
     encoder_layers: int = 2
-    version: int = field(default=1)  # format of the saved camera checkpoint
 
     def __post_init__(self):
         self.lora_targets = tuple(self.lora_targets)

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from functools import partial
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from ..lora import add_camera_lora
-from .camera_encoder import CameraEncoder
+from wonderland.errors import InputError
+
+from ..lora import ADAPTER_NAME, LORA_WEIGHTS, add_camera_lora, load_lora_state_dict
+from .camera_model import CameraControlModel
 from .config import CameraControlConfig
-from .control_branch import ControlBranch
 
 
 @contextlib.contextmanager
@@ -39,34 +40,41 @@ def _lora_scale(model: nn.Module, scale: float) -> Iterator[None]:
 
 
 class CameraVideoTransformer(nn.Module):
-    def __init__(self, base, camera: CameraControlConfig):
+    """A frozen base + its camera parts (`CameraControlModel`) + the camera-LoRA inside the base's main blocks.
+
+    `camera=None` builds fresh camera parts for `base` from `camera_config` (control blocks copied from the base's
+    first blocks); a loaded `CameraControlModel` must fit the base (`check_fits`).
+    """
+
+    def __init__(self, base, camera_config: CameraControlConfig | None = None, camera: CameraControlModel | None = None):
         super().__init__()
         if base.config.patch_size_t is not None:
             raise ValueError("only CogVideoX 1.0 transformers (patch_size_t None, e.g. 5B-I2V) are supported")
-        self.camera_config = camera
-        dim = base.config.num_attention_heads * base.config.attention_head_dim
-        p = base.config.patch_size
-        make_encoder = partial(CameraEncoder, dim, p, camera.encoder_channels, camera.encoder_layers)
-        # The control copy is taken before the LoRA is added, so the copies carry no LoRA layers.
-        self.control = ControlBranch.from_transformer(base, camera.num_control_blocks) \
-            if camera.num_control_blocks else None
-        self.ctrl_encoder = make_encoder() if camera.num_control_blocks else None
-        self.lora_encoder = self.fuse = None
-        if camera.lora_rank:
-            # Not zero-initialised: the zero half of the fuse already silences it (and needs its signal to learn).
-            self.lora_encoder = make_encoder(zero_init=False)
-            self.fuse = nn.Linear(2 * dim, dim)
-            with torch.no_grad():  # [identity | zero]: passes the video tokens through unchanged
-                self.fuse.weight.zero_()
-                self.fuse.weight[:, :dim] = torch.eye(dim)
-                self.fuse.bias.zero_()
-            add_camera_lora(base, camera.lora_rank, camera.lora_alpha, camera.lora_targets)
+        if camera is None:
+            if camera_config is None:
+                raise ValueError("give camera_config (fresh camera parts) or camera (a CameraControlModel)")
+            # The control copy is taken before the LoRA is added, so the copies carry no LoRA layers.
+            camera = CameraControlModel.from_transformer(base, camera_config)
+        else:
+            camera.check_fits(base)
+            camera = camera.like(base)
+        self.camera = camera
+        c = camera.config
+        if c.lora_rank:
+            add_camera_lora(base, c.lora_rank, c.lora_alpha, tuple(c.lora_targets))
         self.base = base
-        for name in ("control", "ctrl_encoder", "lora_encoder", "fuse"):
-            if getattr(self, name) is not None:
-                getattr(self, name).to(device=base.device, dtype=base.dtype)
         self.gradient_checkpointing = False
         self.freeze_base()
+
+    @property
+    def camera_config(self) -> CameraControlConfig:
+        return self.camera.camera_config
+
+    # The camera parts, by their names in the paper's description (and the pre-0.2 attribute names).
+    control = property(lambda self: self.camera.control)
+    ctrl_encoder = property(lambda self: self.camera.ctrl_encoder)
+    lora_encoder = property(lambda self: self.camera.lora_encoder)
+    fuse = property(lambda self: self.camera.fuse)
 
     # ---- what trains --------------------------------------------------------------------------
     def freeze_base(self) -> None:
@@ -78,6 +86,26 @@ class CameraVideoTransformer(nn.Module):
     def camera_state_dict(self) -> dict[str, Tensor]:
         """Only the camera parts (what a released camera checkpoint holds); keys as in `state_dict()`."""
         return {k: v for k, v in self.state_dict().items() if not k.startswith("base.") or "lora_" in k}
+
+    # ---- saving: the camera folder ------------------------------------------------------------
+    def save_camera(self, directory: str | Path) -> None:
+        """`<dir>/config.json` + `diffusion_pytorch_model.safetensors` (the camera parts, diffusers layout) and
+        `<dir>/camera_lora.safetensors` (the camera-LoRA, diffusers' `save_lora_adapter` format)."""
+        directory = Path(directory)
+        self.camera.save_pretrained(directory)
+        if self.camera.config.lora_rank:
+            self.base.save_lora_adapter(directory, adapter_name=ADAPTER_NAME, weight_name=LORA_WEIGHTS)
+
+    def load_camera_lora(self, directory: str | Path) -> None:
+        """The camera-LoRA weights of a camera folder into this model's LoRA layers (every key must fit)."""
+        from safetensors.torch import load_file
+
+        if not self.camera.config.lora_rank:
+            return
+        path = Path(directory) / LORA_WEIGHTS
+        if not path.is_file():
+            raise InputError(path, None, "missing: the camera folder has no camera-LoRA weights")
+        load_lora_state_dict(self.base, load_file(str(path), device=str(self.device)), source=path)
 
     def enable_gradient_checkpointing(self) -> None:
         self.gradient_checkpointing = True

@@ -10,18 +10,16 @@ import torch
 
 from camera_video.models import BASE_TINY, CameraControlConfig, CameraVideoTransformer, rotary_embedding
 from wonderland.geometry import normalize_cameras, plucker_embedding
+from wonderland.testing import CONFIGS, tiny_camera_config, tiny_stock
+from wonderland.testing import compose as compose_config
+from wonderland.testing import perturb_trainable as perturb_zero_layers
+from wonderland.testing import write_synth as write_scenes
 from wonderland.trajectories import make_preset
 
-# Encoder of width 8 with one 3x3x3 layer: every encoder stage exists; wider buys nothing in a test.
-TINY_CAMERA = CameraControlConfig(num_control_blocks=1, lora_rank=4, encoder_channels=8, encoder_layers=1)
+# configs/camera_video/model/tiny.yaml: encoder of width 8 with one 3x3x3 layer, one control block, LoRA rank 4.
+TINY_CAMERA = tiny_camera_config()
 H, W, F, T = 32, 48, 49, 13
-
-
-def tiny_stock(seed: int = 0):
-    from diffusers import CogVideoXTransformer3DModel
-
-    torch.manual_seed(seed)
-    return CogVideoXTransformer3DModel(**BASE_TINY).eval()
+__all__ = ["perturb_zero_layers", "tiny_stock"]
 
 
 def wrap(stock, camera: CameraControlConfig = TINY_CAMERA) -> CameraVideoTransformer:
@@ -34,18 +32,6 @@ def plucker_of(preset: str, **params) -> torch.Tensor:
     return plucker_embedding(cams.c2w, cams.K, H, W).float()[None]
 
 
-def perturb_zero_layers(model: CameraVideoTransformer, seed: int = 1) -> None:
-    """Stand-in for training: give every zero-initialised layer (and lora_B) random values."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.requires_grad and ("zero_linears" in name or "proj" in name or "lora_B" in name):
-                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
-        if model.fuse is not None:  # the zero half of [identity | zero]
-            w = model.fuse.weight
-            w[:, w.shape[0]:] = torch.randn(w.shape[0], w.shape[0], generator=g) * 0.1
-
-
 @pytest.fixture
 def inputs():
     g = torch.Generator().manual_seed(0)
@@ -56,15 +42,11 @@ def inputs():
                 image_rotary_emb=rotary_embedding(tiny_stock().config, T, H // 8, W // 8))
 
 
-CONFIG_DIR = str(__import__("pathlib").Path(__file__).parents[2] / "configs" / "camera_video")
+CONFIG_DIR = str(CONFIGS / "camera_video")
 
 
 def compose(*overrides: str):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return hydra_compose("config", overrides=list(overrides))
+    return compose_config(CONFIG_DIR, list(overrides))
 
 
 # Training smoke runs use 9-frame clips (3 latent frames): the model, the grouping and the loss are
@@ -73,11 +55,7 @@ SMOKE_FRAMES = 9
 
 
 def write_synth(root, num_scenes: int, fmt: str = "re10k", seed: int = 0):
-    from wonderland.data.synth import write_synthetic_dataset
-
-    write_synthetic_dataset(root, num_scenes, num_frames=SMOKE_FRAMES, height=H, width=W, seed=seed, format=fmt,
-                            workers=1)
-    return root
+    return write_scenes(root, num_scenes, num_frames=SMOKE_FRAMES, seed=seed, fmt=fmt)
 
 
 @pytest.fixture(scope="session")

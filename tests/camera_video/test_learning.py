@@ -4,8 +4,8 @@ Clips: wonderland-synth scenes (49 frames, 32 x 48, stride 1) along their own mo
 the same scenes with the camera held still at frame 0 (a `static` trajectory: 49 copies of frame 0).
 Latents come from the tiny VAE through the latent cache (scripts/cache_video_latents.py's code path);
 text embeddings are one fixed random embedding. The paper's recipe at CPU size: a stock CogVideoX base
-(the `small` config; there is no released one) is first trained on image-to-video without a camera, then
-the camera branches are trained on it, frozen, by the real `train()`. After training, the held-out
+(the `small` config; there is no released one) is first trained on image-to-video without a camera
+(`stage=base`), then the camera branches are trained on it, frozen (`stage=camera`), both by the real `train()`. After training, the held-out
 denoising loss (fixed noise and timesteps, scenes never seen in training) must be clearly below the camera
 model's loss at initialisation (= the base's: the camera layers start at zero) and clearly below the
 trained model's loss with the cameras shuffled across the batch.
@@ -17,7 +17,7 @@ import torch
 from camera_video.cache import cache_video_latents
 from camera_video.config import to_schema
 from camera_video.data import DataConfig, PromptEmbeddings, build_datasets
-from camera_video.models import load_camera_weights
+from camera_video.models import load_camera_into
 from camera_video.train import BASES, build_model, build_vae_and_scheduler, train
 from camera_video.validate import held_out_loss
 
@@ -42,27 +42,6 @@ class WithStaticTwins(torch.utils.data.Dataset):
                        "c2w": item["c2w"][:1].expand(f, -1, -1).clone(), "key": item["key"] + "_static"}
 
 
-def pretrained_small_base(dataset, prompts, scheduler, steps: int, out, batch: int = 8):
-    """The stock `small` base trained on image-to-video (no camera) by `camera_video.pretrain.pretrain_base`
-    -> `out` (transformer/ + scheduler/), the layout `model.pretrained` loads."""
-    from diffusers import CogVideoXTransformer3DModel
-
-    from camera_video.data import collate, prepare_batch, seeded
-    from camera_video.models import BASE_SMALL
-    from camera_video.pretrain import pretrain_base
-
-    def batch_at(step: int) -> dict:  # cached latents: prepare_batch draws nothing random
-        idx = torch.randint(len(dataset), (batch,), generator=seeded(0, step)).tolist()
-        return prepare_batch(collate([dataset[i] for i in idx]), prompts)
-
-    torch.manual_seed(0)
-    base = CogVideoXTransformer3DModel(**BASE_SMALL)
-    pretrain_base(base, scheduler, batch_at, steps)
-    base.save_pretrained(out / "transformer")
-    scheduler.save_pretrained(out / "scheduler")
-    return out
-
-
 def learning_run(tmp_path, num_scenes: int, val_scenes: int, base_steps: int, steps: int):
     from wonderland.data.synth import write_synthetic_dataset
 
@@ -70,30 +49,37 @@ def learning_run(tmp_path, num_scenes: int, val_scenes: int, base_steps: int, st
     # demo-sized camera branches: control copies of 2 of the base's 4 blocks, LoRA rank 32
     overrides = ["model=tiny", "model.base=small", "model.camera.num_control_blocks=2", "model.camera.lora_rank=32",
                  "model.camera.encoder_channels=32", "data=synthetic", "trainer=smoke", "data.kind=cache",
-                 f"data.root={tmp_path / 'cache'}", f"data.val_scenes={2 * val_scenes}",
-                 f"trainer.output_dir={tmp_path / 'out'}", f"trainer.steps={steps}", "trainer.batch_size=8",
-                 "trainer.lr=1e-3", f"trainer.checkpoint_every={steps}", "trainer.log_every=50"]
+                 f"data.root={tmp_path / 'cache'}", f"data.val_scenes={2 * val_scenes}", "trainer.batch_size=8",
+                 "optim.lr=1e-3", "optim.schedule=wsd", "optim.min_lr=1e-4", "trainer.log_every=50"]
     schema = to_schema(compose(*overrides))
     clips, _ = build_datasets(DataConfig(kind="re10k", root=str(tmp_path / "synth"), height=H, width=W, strides=[1],
                                          val_scenes=0))
-    vae, scheduler = build_vae_and_scheduler(schema)  # the seeded tiny VAE that training itself builds
+    vae, scheduler = build_vae_and_scheduler(compose_schema(overrides))  # the seeded tiny VAE training builds
     cache_video_latents(WithStaticTwins(clips), vae, tmp_path / "cache")  # held out: the last scenes' pairs
-    train_set, val = build_datasets(schema.data)
+    # the paper's recipe at CPU size: a stock base pre-trained on image-to-video (stage=base), then the camera
+    # branches on it, frozen (stage=camera), both by the real train()
+    base = train(compose(*overrides, "stage=base", f"trainer.output_dir={tmp_path / 'base'}",
+                         f"trainer.max_steps={base_steps}", f"trainer.checkpoint_every={base_steps}"))
+    cfg = compose(*overrides, f"model.pretrained={base.model_dir}", f"trainer.output_dir={tmp_path / 'out'}",
+                  f"trainer.max_steps={steps}", f"trainer.checkpoint_every={steps}")
+    camera = train(cfg)
+    _, val = build_datasets(schema.data)
     c = BASES[schema.model.base]
     prompts = PromptEmbeddings(None, c["max_text_seq_length"], c["text_embed_dim"], schema.data.seed)
-    base = pretrained_small_base(train_set, prompts, scheduler, base_steps, tmp_path / "base")
-
-    cfg = compose(*overrides, f"model.pretrained={base}")
-    train(cfg)
     model = build_model(to_schema(cfg)).eval()
     # batches of 4 consecutive held-out clips = 2 scenes x (moving, static): rolling by 1 swaps cameras
     # between a scene's moving and static clips and across scenes.
     losses = {"init": held_out_loss(model, scheduler, val, prompts, seed=1)}
-    load_camera_weights(model, tmp_path / "out" / "checkpoints" / f"step_{steps:08d}")
+    load_camera_into(model, camera.model_dir)
     losses["trained"] = held_out_loss(model, scheduler, val, prompts, seed=1)
     losses["shuffled"] = held_out_loss(model, scheduler, val, prompts, seed=1, shuffle_cameras=True)
     print("held-out denoising loss:", {k: round(v, 4) for k, v in losses.items()})
     return losses
+
+
+def compose_schema(overrides):
+    """The config with pixel data (the cache does not exist yet): what builds the tiny VAE of the run."""
+    return to_schema(compose(*[o for o in overrides if not o.startswith(("data.kind", "data.root"))]))
 
 
 @pytest.mark.slow

@@ -74,10 +74,10 @@ def test_validation_logs_held_out_loss_and_writes_a_video_per_clip(pipe, tmp_pat
     frames, cams = make_synthetic_scene(3, F, H, W)
     c2w, _ = normalize_poses(cams.c2w)
     clips = [{"frames": frames, "c2w": c2w.float(), "K": cams.K.float(), "key": "clip"}]
-    cfg = to_schema(compose("model=tiny", "trainer=smoke", f"trainer.output_dir={tmp_path}", "trainer.val_clips=1"))
+    cfg = to_schema(compose("model=tiny", "trainer=smoke", f"trainer.output_dir={tmp_path}", "validation.clips=1"))
     logged = {}
     tracker = type("Tracker", (), {"log": lambda self, values, step: logged.update(values, step=step)})()
     validate(pipe.transformer, pipe.vae, pipe.scheduler, clips, PromptEmbeddings(None, 8, 16), cfg, 7, tracker)
     assert logged["step"] == 7 and logged["val/loss"] > 0
-    video = read_video(tmp_path / "validation" / "step_00000007" / "clip.mp4")
+    video = read_video(tmp_path / "validation" / "step-00000007" / "clip.mp4")
     assert video.shape[0] == F and video.shape[-2:] == (H, W)

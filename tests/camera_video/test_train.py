@@ -9,7 +9,8 @@ from safetensors.torch import load_file
 from camera_video.config import to_schema
 from camera_video.loss import i2v_loss
 from camera_video.models import SCHEDULER_5B_I2V
-from camera_video.train import train
+from camera_video.train import build_model, train
+from wonderland.testing import killed_after_checkpoint
 
 from .conftest import CONFIG_DIR, SMOKE_FRAMES, compose, perturb_zero_layers, plucker_of, tiny_stock, wrap, write_synth
 
@@ -24,7 +25,8 @@ def test_every_config_composes_into_the_schema():
             assert cfg.data.num_frames == 49
     full = to_schema(compose())
     assert (full.model.camera["num_control_blocks"], full.model.camera["lora_rank"]) == (21, 256)
-    assert (full.trainer.lr, full.trainer.betas, full.trainer.weight_decay) == (2e-5, [0.9, 0.95], 1e-4)
+    assert (full.optim.lr, full.optim.betas, full.optim.weight_decay) == (2e-5, [0.9, 0.95], 1e-4)
+    assert (full.trainer.batch_size, full.trainer.grad_accum, full.trainer.max_steps) == (24, 3, 40_000)
 
 
 @pytest.fixture(scope="module")
@@ -43,27 +45,48 @@ def test_every_data_config_trains_two_steps_on_the_tiny_model(data, synth_root, 
                   f"data.num_frames={SMOKE_FRAMES}",
                   "data.val_scenes=1", f"trainer.output_dir={tmp_path}", *roots)
     out = train(cfg)
-    assert out["step"] == 2 and len(out["losses"]) == 2 and all(torch.isfinite(torch.tensor(out["losses"])))
-    ckpt = tmp_path / "checkpoints" / "step_00000002"
-    assert (ckpt / "camera_weights.safetensors").is_file() and (ckpt / "trainer_state.pt").is_file()
+    assert out.step == 2 and len(out.losses) == 2 and all(torch.isfinite(torch.tensor(out.losses)))
+    ckpt = tmp_path / "checkpoints" / "step-00000002"
+    assert (ckpt / "model.safetensors").is_file() and (ckpt / "trainer_state.json").is_file()
+    assert (out.model_dir / "camera_lora.safetensors").is_file()
 
 
-def _cache_run(cache, out, steps, *extra):
+def _cache_run(cache, out, *extra, stage="camera"):
     return train(compose("model=tiny", "data=synthetic", "trainer=smoke", "data.kind=cache", f"data.root={cache}",
-                         f"data.num_frames={SMOKE_FRAMES}",
-                         "data.val_scenes=1", f"trainer.output_dir={out}", f"trainer.steps={steps}",
-                         "trainer.batch_size=2", "trainer.checkpoint_every=2", "trainer.keep_last=1", *extra))
+                         f"data.num_frames={SMOKE_FRAMES}", f"stage={stage}", "data.val_scenes=1",
+                         f"trainer.output_dir={out}", "trainer.max_steps=4", "trainer.batch_size=2",
+                         "trainer.checkpoint_every=2", "trainer.keep_last=1", *extra))
 
 
-def test_resume_continues_bit_identically(latent_cache, tmp_path):
-    straight = _cache_run(latent_cache, tmp_path / "a", 4)
-    first = _cache_run(latent_cache, tmp_path / "b", 2)
-    resumed = _cache_run(latent_cache, tmp_path / "b", 4)  # trainer.resume=auto picks up step 2
-    assert first["losses"] + resumed["losses"] == straight["losses"]
-    a = load_file(tmp_path / "a" / "checkpoints" / "step_00000004" / "camera_weights.safetensors")
-    b = load_file(tmp_path / "b" / "checkpoints" / "step_00000004" / "camera_weights.safetensors")
+@pytest.mark.parametrize("stage", ["camera", "base"])
+def test_killed_run_resumes_bit_identically(stage, latent_cache, tmp_path):
+    """4 steps == 2 steps + killed + `trainer.resume=auto` + 2 steps, through the shared loop; for the camera stage
+    (frozen base: the checkpoint holds only the trainable weights) and the base stage (every weight trains)."""
+    straight = _cache_run(latent_cache, tmp_path / "a", stage=stage)
+    with killed_after_checkpoint(2):
+        _cache_run(latent_cache, tmp_path / "b", stage=stage)
+    resumed = _cache_run(latent_cache, tmp_path / "b", stage=stage)
+    assert resumed.losses == straight.losses[2:]
+    a = load_file(tmp_path / "a" / "checkpoints" / "step-00000004" / "model.safetensors")
+    b = load_file(tmp_path / "b" / "checkpoints" / "step-00000004" / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    assert [p.name for p in (tmp_path / "b" / "checkpoints").iterdir()] == ["step_00000004"]  # keep_last=1
+    trainable = {n for n, p in build_model(to_schema(compose("model=tiny", f"stage={stage}"))).named_parameters()
+                 if p.requires_grad}
+    assert set(a) == trainable  # the checkpoint holds what trains, and only that
+    assert [p.name for p in (tmp_path / "b" / "checkpoints").iterdir()] == ["step-00000004"]  # keep_last=1
+    assert (tmp_path / "b" / "model" / ("camera_lora.safetensors" if stage == "camera" else "config.json")).is_file()
+
+
+def test_base_stage_output_is_the_pretrained_base_of_the_camera_stage(latent_cache, tmp_path):
+    base = _cache_run(latent_cache, tmp_path / "base", "trainer.max_steps=1", stage="base")
+    camera = _cache_run(latent_cache, tmp_path / "cam", "trainer.max_steps=1", f"model.pretrained={base.model_dir}")
+    from diffusers import CogVideoXTransformer3DModel
+
+    trained = CogVideoXTransformer3DModel.from_pretrained(base.model_dir)
+    model = build_model(to_schema(compose("model=tiny", f"model.pretrained={base.model_dir}")))
+    assert torch.equal(model.base.proj_out.weight, trained.proj_out.weight)
+    assert not torch.equal(trained.proj_out.weight, build_model(to_schema(compose("model=tiny"))).base.proj_out.weight)
+    assert camera.model_dir is not None
 
 
 def test_dry_run_reports_the_full_model_without_allocating(capsys):
@@ -73,6 +96,8 @@ def test_dry_run_reports_the_full_model_without_allocating(capsys):
     assert memory["optimizer"] == 8 * counts["trainable"] and memory["gradients"] == 4 * counts["trainable"]
     assert memory["weights"] == 2 * (counts["total"] - counts["trainable"]) + 4 * counts["trainable"]
     assert "5,570,479,680" in capsys.readouterr().out
+    base = train(compose("stage=base", "trainer.dry_run=true"))["parameters"]
+    assert base["trainable"] == base["total"] == 5_570_479_680
 
 
 def test_loss_is_the_v_prediction_mse(inputs):
@@ -110,3 +135,6 @@ def test_accelerate_config_files_load_in_accelerate(name):
     assert cfg.distributed_type.value == {"ddp": "MULTI_GPU", "fsdp": "FSDP"}.get(name, "DEEPSPEED")
     if name.startswith("deepspeed"):  # its accumulation must match trainer.grad_accum of the full recipe
         assert cfg.deepspeed_config["gradient_accumulation_steps"] == to_schema(compose()).trainer.grad_accum
+        # the global batch of the recipe is one clip per GPU per micro-step
+        assert to_schema(compose()).trainer.batch_size == cfg.num_processes * cfg.deepspeed_config[
+            "gradient_accumulation_steps"]

@@ -44,4 +44,4 @@ def synth_root(tmp_path_factory):
 
 def smoke_overrides(stage: str, root, out) -> list[str]:
     return [f"stage={stage}", "model=tiny", "data=synthetic", "trainer=smoke",
-            f"data.sources.synthetic.root={root}", f"output_dir={out}"]
+            f"data.sources.synthetic.root={root}", f"trainer.output_dir={out}"]

@@ -1,6 +1,5 @@
 """Training data: latent cache == on-the-fly encoding, the generated-clip format, deterministic mixing."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -9,34 +8,30 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from lalrm.cache import cache_latents
 from lalrm.config import build_config
-from lalrm.data import GeneratedClips, LatentCache, MixedStream, build_stream, prepare_batch
+from lalrm.data import GeneratedClips, build_stream, prepare_batch
 from lalrm.train import build_vae
+from wonderland.data.latent_cache import LatentCache
 from wonderland.errors import InputError
 from wonderland.geometry import Cameras
 from wonderland.vae import encode_video
 
 from .conftest import compose, orbit_cameras, smoke_overrides
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _cache_script():
-    spec = importlib.util.spec_from_file_location("cache_latents", ROOT / "scripts" / "cache_latents.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_latent_cache_agrees_with_on_the_fly_encoding(synth_root, tmp_path):
     cfg = build_config(compose(smoke_overrides("lowres", synth_root, tmp_path / "run")
                                + [f"data.cache_dir={tmp_path / 'cache'}"]))
-    paths = _cache_script().cache_latents(cfg, 2, progress=False)
+    paths = cache_latents(cfg, 2, progress=False)
     assert [p.name for p in paths] == ["00000000.safetensors", "00000001.safetensors"]
-    cache, stream, vae = LatentCache(tmp_path / "cache"), build_stream(cfg, captured=True), build_vae(cfg, "cpu")
+    cache, stream = LatentCache(tmp_path / "cache", require=("supervision",)), build_stream(cfg, captured=True)
+    vae = build_vae(cfg, "cpu")
+    with pytest.raises(InputError, match="no image tensors"):  # a LaLRM cache is not a camera-video cache
+        LatentCache(tmp_path / "cache", require=("image",))
     for i in range(2):
         cached, fresh = cache[i], stream[i]
-        assert cached["key"] == fresh["key"]
+        assert cached["key"] == f"{i:08d}"
         assert torch.allclose(cached["latents"], encode_video(vae, fresh["frames"][None])[0], atol=1e-5)
         for k in ("c2w", "K", "sup_frames", "sup_c2w", "sup_K", "sup_is_seen"):
             assert torch.equal(cached[k], fresh[k]), k
@@ -75,21 +70,11 @@ def test_generated_clips_are_normalised_and_resized(tmp_path):
     assert torch.allclose(item["sup_frames"], expected, atol=1 / 255)
 
 
-def test_mixed_stream_is_deterministic_and_honours_weights():
-    a = [{"key": "a", "i": i} for i in range(5)]
-    b = [{"key": "b", "i": i} for i in range(7)]
-    stream = MixedStream([(a, 0.2), (b, 0.8)], seed=3)
-    keys = [stream[i]["key"] for i in range(3000)]
-    assert abs(keys.count("a") / 3000 - 0.2) < 0.03
-    assert [stream[i] for i in range(20)] == [MixedStream([(a, 0.2), (b, 0.8)], seed=3)[i] for i in range(20)]
-    assert [stream[i] for i in range(20)] != [MixedStream([(a, 0.2), (b, 0.8)], seed=4)[i] for i in range(20)]
-
-
 def test_highres_stream_mixes_generated_clips_at_the_configured_fraction(synth_root, tmp_path):
     cams = orbit_cameras(1, 9, 32, 48)[0]
     write_generated_clip(tmp_path / "gen" / "clip_a", cams, torch.rand(9, 3, 32, 48), torch.randn(16, 3, 4, 6))
     cfg = build_config(compose(smoke_overrides("highres", synth_root, tmp_path / "run")
-                               + [f"stage.generated.root={tmp_path / 'gen'}", "stage.generated.fraction=0.3"]))
+                               + [f"data.generated.root={tmp_path / 'gen'}", "data.generated.ratio=0.3"]))
     stream = build_stream(cfg)
     generated = [i for i in range(400) if isinstance(stream.sources[stream.locate(i)[0]][0], GeneratedClips)]
     assert abs(len(generated) / 400 - 0.3) < 0.07

@@ -18,20 +18,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_two_processes_train_the_same_model_as_one(synth_root, tmp_path):
-    extra = ["stage.init_from=null", "stage.batch_size=2", "model.head_stride=4", "loss.perceptual=0",
-             "optim.warmup_steps=1", "stage.lr=1e-3"]  # weights move ~1e-3 per step: a wrong sync shows
+    extra = ["stage.init_from=null", "trainer.batch_size=2", "model.head_stride=4", "loss.perceptual=0",
+             "optim.warmup_steps=1", "optim.lr=1e-3"]  # weights move ~1e-3 per step: a wrong sync shows
     two = smoke_overrides("highres", synth_root, tmp_path / "two") + extra
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "lalrm.train", *two]
-    subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads((tmp_path / "two" / "config.json").read_text())["processes_in_sync"] == 2
     assert {p.name for p in (tmp_path / "two" / "checkpoints" / "step-00000002").glob("random_states_*")} == {
         "random_states_0.pkl", "random_states_1.pkl"}
 
     one = train(compose(smoke_overrides("highres", synth_root, tmp_path / "one") + extra))
     a = load_file(tmp_path / "two" / "model" / "diffusion_pytorch_model.safetensors")
-    b = load_file(one / "diffusion_pytorch_model.safetensors")
+    b = load_file(one.model_dir / "diffusion_pytorch_model.safetensors")
     start = load_file(tmp_path / "two" / "checkpoints" / "step-00000001" / "model.safetensors")
     moved = max((b[k] - start[k]).abs().max().item() for k in b)
     assert moved > 1e-4  # training moved the weights, so agreement below is not trivial

@@ -34,7 +34,7 @@ CLIP = list(range(0, 33, 4))  # the 9 input frames (stride 4)
 UNSEEN = [36, 40, 44, 48]  # frames after the clip: never given to the model
 LEARN = ["stage.init_from=null", "model.head_stride=4", "model.init_scale=0.3", "model.scale_max=1.0",
          "model.init_opacity=0.5", "loss.perceptual=0", "stage.num_seen=2", "stage.num_unseen=2",
-         "stage.batch_size=2", "stage.lr=3e-3", "stage.min_lr=3e-4", "optim.warmup_steps=10",
+         "trainer.batch_size=2", "optim.lr=3e-3", "optim.min_lr=3e-4", "optim.warmup_steps=10",
          "trainer.checkpoint_every=1000000", "trainer.log_every=10", "trainer.resume=null"]
 
 
@@ -59,9 +59,9 @@ def run(root, out, steps: int, dataset_seed: int, stage: str = "highres", learn:
     cfg = compose(smoke_overrides(stage, root, out) + learn + [f"trainer.max_steps={steps}"])
     typed = build_config(cfg)
     vae = build_vae(typed, torch.device("cpu"))
-    torch.manual_seed(typed.seed)  # train() seeds the same way: this is its initial model
+    torch.manual_seed(typed.trainer.seed)  # train() seeds the same way: this is its initial model
     before, _ = unseen_view_scores(LaLRM(**typed.model).eval(), vae, dataset_seed, **views)
-    after, baseline = unseen_view_scores(LaLRM.from_pretrained(train(cfg)).eval(), vae, dataset_seed, **views)
+    after, baseline = unseen_view_scores(LaLRM.from_pretrained(train(cfg).model_dir).eval(), vae, dataset_seed, **views)
     return before, after, baseline
 
 
@@ -79,7 +79,7 @@ DEMO_VAE = default_model_dir() / "base" / "vae"
 SLOW_CLIP = list(range(0, 49, 6))  # 9 input frames spanning the whole video (stride 6)
 SLOW_UNSEEN = list(range(3, 48, 6))  # the 8 frames halfway between them: never given to the model
 SLOW_LEARN = ["stage.init_from=null", "loss.perceptual=0", "data.sources.synthetic.strides=[6]",
-              f"vae.path={DEMO_VAE}", "vae.tiny=false", "stage.batch_size=2", "stage.lr=1e-3", "stage.min_lr=1e-4",
+              f"vae.path={DEMO_VAE}", "vae.tiny=false", "trainer.batch_size=2", "optim.lr=1e-3", "optim.min_lr=1e-4",
               "optim.warmup_steps=50", "trainer.checkpoint_every=1000000", "trainer.log_every=50",
               "trainer.resume=null"]
 

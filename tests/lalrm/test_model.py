@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lalrm import LaLRM
-from lalrm.checkpoint import init_from_stage
+from lalrm.stages import init_from_stage
 from lalrm.model.head import GaussianHead, resample_head_kernel
 from wonderland.latents import unpad_frames
 

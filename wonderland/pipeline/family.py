@@ -2,7 +2,7 @@
 
     <dir>/wonderland.json                     the manifest (see manifest.py)
     <dir>/base/{transformer,vae,scheduler}/   diffusers layout of the (stock) CogVideoX base
-    <dir>/camera/                             camera-control weights only
+    <dir>/camera/                             camera parts (CameraControlModel) + camera-LoRA only
     <dir>/lalrm/                              LaLRM (save_pretrained, safetensors)
     <dir>/prompt_embeds.safetensors           optional, for families without a T5 text encoder
 
@@ -28,13 +28,11 @@ def save_family(out: str | Path, stock_transformer, camera_model, vae, scheduler
     camera_model: the `CameraVideoTransformer` whose camera parts are saved."""
     from safetensors.torch import save_file
 
-    from camera_video.models import save_camera_weights
-
     out = Path(out)
     stock_transformer.save_pretrained(out / "base" / "transformer")
     vae.save_pretrained(out / "base" / "vae")
     scheduler.save_pretrained(out / "base" / "scheduler")
-    save_camera_weights(camera_model, out / "camera")
+    camera_model.save_camera(out / "camera")
     lalrm.save_pretrained(out / "lalrm")
     manifest = {"format": FORMAT, "version": 1, "name": name, "base": "base", "camera": "camera",
                 "lalrm": "lalrm", "vae": None, "prompt_embeds": None, "height": height, "width": width,

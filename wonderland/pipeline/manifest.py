@@ -2,7 +2,7 @@
 
     {"format": "wonderland.model", "version": 1, "name": "wonderland-5b",
      "base": "/models/CogVideoX-5b-I2V",   # diffusers layout: transformer/ vae/ scheduler/ [text_encoder/ tokenizer/]
-     "camera": "camera",                   # camera-control weights (camera_video.save_camera_weights)
+     "camera": "camera",                   # camera parts + camera-LoRA (CameraVideoTransformer.save_camera)
      "lalrm": "lalrm",                     # LaLRM (save_pretrained)
      "vae": null,                          # optional: a VAE folder other than <base>/vae
      "prompt_embeds": null,                # optional safetensors {"prompt_embeds", "negative_prompt_embeds"}

@@ -95,7 +95,7 @@ class WonderlandPipeline:
         import diffusers
         from safetensors.torch import load_file
 
-        from camera_video.models import build_camera_transformer, load_camera_weights, read_camera_config
+        from camera_video.models import load_base, load_camera_transformer
         from camera_video.pipeline import CameraVideoPipeline
         from lalrm.model import LaLRM
 
@@ -105,9 +105,7 @@ class WonderlandPipeline:
         device = torch.device(device)
         stats: dict[str, StageStats] = {}
         with StageTimer(stats, "load", device):
-            transformer = build_camera_transformer(read_camera_config(manifest.camera), pretrained=manifest.base,
-                                                   dtype=dtype)
-            load_camera_weights(transformer, manifest.camera)
+            transformer = load_camera_transformer(load_base(manifest.base, dtype), manifest.camera)
             transformer.eval().requires_grad_(False)
             sched_cfg = json.loads((manifest.base / "scheduler" / "scheduler_config.json").read_text())
             scheduler = getattr(diffusers, sched_cfg["_class_name"]).from_pretrained(manifest.base,
