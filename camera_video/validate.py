@@ -8,7 +8,6 @@ from pathlib import Path
 import torch
 
 from wonderland.geometry import Cameras
-
 from wonderland.training import seeded
 
 from .data import collate, prepare_batch

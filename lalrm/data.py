@@ -36,6 +36,7 @@ from wonderland.errors import InputError
 from wonderland.geometry import Cameras, normalize_poses
 from wonderland.training import MixedStream
 
+
 class GeneratedClips(Dataset):
     """Clips from the camera-video pipeline (format above), resized to the supervision size."""
 
@@ -83,7 +84,6 @@ def build_stream(cfg, captured: bool | None = None) -> MixedStream:
     """The training stream of a `TrainConfig`: captured data (on-the-fly clips or the latent cache) mixed
     with generated clips at `data.generated.ratio`. `captured=True` forces the raw clips (cache writer)."""
     from wonderland.data import ReconstructionDataset, open_scenes
-
     from wonderland.data.latent_cache import LatentCache
 
     st = cfg.stage

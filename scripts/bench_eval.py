@@ -2,29 +2,28 @@
 
 Runs `evaluate` on the tiny test family (32x48, 49 frames, random weights: timing only, never a score)
 over two synthetic RE10K scenes, one clip per task, and prints seconds per clip with the protocol's
-clip counts extrapolated. Run from the repository root (it builds the family with tests/).
+clip counts extrapolated (the family is `wonderland.testing.build_tiny_family`).
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
 
 def bench_eval(tasks: tuple[str, ...] = ("video", "3d", "recon"), steps: int = 2) -> dict:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests/
     from hydra import compose, initialize_config_dir
 
-    from tests.pipeline.conftest import H, W, build_family
     from wonderland.cli.evaluate import CONFIG_DIR, evaluate
     from wonderland.data.synth import write_synthetic_dataset
     from wonderland.eval import read_results
+    from wonderland.testing import TINY_SIZE, build_tiny_family
 
+    H, W = TINY_SIZE
     protocol = {"video": 300 + 300 + 100, "3d": 100 + 100 + 50, "recon": 100 + 50}
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        family = build_family(Path(tmp) / "family")
+        family = build_tiny_family(Path(tmp) / "family")
         data = Path(tmp) / "re10k"
         write_synthetic_dataset(data, 2, num_frames=56, height=H, width=W, workers=1)
         for task in tasks:

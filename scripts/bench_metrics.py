@@ -5,10 +5,8 @@ Networks run with random weights (`allow_random=True`): timing only, never a sco
 
 from __future__ import annotations
 
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import torch
 
@@ -46,10 +44,9 @@ def bench_image_metrics(num_frames: int = 2, height: int = 480, width: int = 720
 
 def bench_sfm(num_frames: int = 16, sizes: tuple[tuple[int, int], ...] = ((128, 192), (240, 360))) -> dict:
     """COLMAP on the textured-room clip of tests/test_sfm.py (run from the repository root)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests/
-    from tests.test_sfm import room_clip
     from wonderland.metrics import camera_errors
     from wonderland.sfm import estimate_poses
+    from wonderland.testing import room_clip
 
     out = {}
     for h, w in sizes:

@@ -3,7 +3,8 @@
     python scripts/benchmark.py            # every area
     python scripts/benchmark.py render     # one area (render, data, metrics, lalrm, camera_video, eval)
 
-CUDA sections run only where a CUDA device is present. Numbers are printed, never asserted: the
+CUDA sections run only where a CUDA device is present. The bench_* modules sit beside this file (Python puts a
+script's folder first on its path). Numbers are printed, never asserted: the
 machines are noisy, so speed lives here rather than in timed tests.
 """
 
@@ -12,9 +13,6 @@ from __future__ import annotations
 import importlib
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # area -> (module, benchmark functions in it)
 AREAS = {

@@ -34,7 +34,8 @@ def shard(text: str) -> tuple[int, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="cache_latents.py", description=__doc__)
     parser.add_argument("--num-samples", type=int_range(1), required=True)
-    parser.add_argument("--shard", type=shard, default=(0, 1), help="k/n: this process writes samples i with i %% n == k")
+    parser.add_argument("--shard", type=shard, default=(0, 1),
+                        help="k/n: this process writes samples i with i %% n == k")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of configs/lalrm/config.yaml")
     args = parser.parse_args(argv)
     try:

@@ -27,9 +27,7 @@ OUT = Path("outputs") / "demo"
 
 def write_strips(dest: Path) -> None:
     """One PNG per example from the videos just written: generated video over fly-through."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from demo.common import save_strip
-
+    from wonderland.demo.common import save_strip
     from wonderland.video import read_video
 
     for image in EXAMPLES:

@@ -1,19 +1,20 @@
-"""The demo recipe's fine-tuning step (scripts/finetune_demo_models.py): the VAE decoder learns while the encoder
+"""The demo recipe's fine-tuning step (`wonderland.demo.recipe.finetune_family`): the VAE decoder learns while the
+encoder
 and the latent scale stay bit-identical (the video model and the LaLRM depend on them), and the script writes a
 family whose video model is the original's, byte for byte, with new decoder and LaLRM weights."""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+from wonderland.demo.common import HEIGHT, WIDTH, Clips
+from wonderland.demo.recipe import finetune_family as main
+from wonderland.demo.recipe import parse_finetune_args as parse_args
+from wonderland.demo.vae_stage import train_decoder
 
-from demo.common import HEIGHT, WIDTH, Clips  # noqa: E402
-from demo.vae_stage import train_decoder  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 FAMILY = ROOT / "models" / "wonderland-demo"
 
@@ -32,7 +33,7 @@ def _reconstruction_error(vae, clips: Clips) -> float:
         return float((vae.decode(vae.encode(x).latent_dist.mode()).sample - x).abs().mean())
 
 
-def test_train_decoder_learns_and_leaves_the_latent_space_alone():
+def test_train_decoder_learns_and_leaves_the_latent_space_alone(tmp_path):
     from wonderland.vae import build_tiny_vae
 
     torch.manual_seed(0)
@@ -42,7 +43,7 @@ def test_train_decoder_learns_and_leaves_the_latent_space_alone():
     encoder = {k: v.clone() for k, v in vae.encoder.state_dict().items()}
     decoder = {k: v.clone() for k, v in vae.decoder.state_dict().items()}
     error = _reconstruction_error(vae, clips)
-    vae, stats = train_decoder(vae, clips, steps=20, lr=3e-3)
+    vae, stats = train_decoder(vae, clips, steps=20, out=tmp_path / "run", lr=3e-3)
     assert stats["steps"] == 20 and stats["trained"] == "decoder"
     assert vae.config.scaling_factor == 1.2345
     assert all(torch.equal(v, encoder[k]) for k, v in vae.encoder.state_dict().items())
@@ -52,16 +53,15 @@ def test_train_decoder_learns_and_leaves_the_latent_space_alone():
 
 
 @pytest.mark.parametrize("argv, message", [(["--family", "no/such/family"], "not a model family"),
-                                           (["--lalrm-steps", "0"], "must be positive"),
-                                           (["--decoder-steps", "-1"], "--decoder-steps"),
-                                           (["--lalrm-frames", "10"], "--lalrm-frames"),
-                                           (["--lalrm-color-tv", "-0.1"], "--lalrm-color-tv")])
+                                           (["--lalrm-steps", "0"], "--lalrm-steps 0: expected an integer >= 1"),
+                                           (["--decoder-steps", "-1"], "--decoder-steps -1"),
+                                           (["--lalrm-frames", "10"], "--lalrm-frames 10"),
+                                           (["--lalrm-color-tv", "-0.1"], "--lalrm-color-tv -0.1")])
 def test_finetune_rejects_bad_options_before_any_work(argv, message, capsys):
-    from finetune_demo_models import parse_args
-
     with pytest.raises(SystemExit) as exc:
         parse_args(argv)
-    assert exc.value.code == 2 and message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
 def _digest(path: Path) -> dict[str, bytes]:
@@ -69,8 +69,6 @@ def _digest(path: Path) -> dict[str, bytes]:
 
 
 def test_finetune_writes_a_family_with_the_same_video_model(tmp_path):
-    from finetune_demo_models import main
-
     from wonderland.pipeline import WonderlandPipeline
     from wonderland.vae import load_vae
 
@@ -95,12 +93,10 @@ def test_finetune_writes_a_family_with_the_same_video_model(tmp_path):
 
 @pytest.mark.parametrize("frames, stride", [(9, 6), (49, 1), (13, 4)])
 def test_lalrm_overrides_compose_clips_that_span_the_scene(frames, stride, tmp_path):
-    from demo.lalrm_stage import CONFIG_DIR, clip_stride, lalrm_overrides
-    from hydra import compose, initialize_config_dir
+    from wonderland.demo.lalrm_stage import CONFIG_DIR, clip_stride, lalrm_overrides
+    from wonderland.hydra_entry import compose
 
-    overrides = lalrm_overrides(tmp_path, tmp_path, tmp_path, 10, frames=frames, full_res=frames == 49)
-    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=overrides)
+    cfg = compose(CONFIG_DIR, lalrm_overrides(tmp_path, tmp_path, tmp_path, 10, frames=frames, full_res=frames == 49))
     assert cfg.num_frames == frames and list(cfg.data.sources.synthetic.strides) == [stride]
     assert (frames - 1) * stride == 48  # frame 0 to frame 48: the pose normalisation of a 49-frame trajectory
     assert (cfg.stage.sup_height, cfg.stage.sup_width) == ((HEIGHT, WIDTH) if frames == 49 else (16, 24))
@@ -112,8 +108,6 @@ def test_lalrm_overrides_compose_clips_that_span_the_scene(frames, stride, tmp_p
 def test_finetune_lalrm_alone_on_whole_clips_keeps_the_vae(tmp_path):
     """Step 3 of the recipe at tiny size: --decoder-steps 0 copies the VAE as it is; the LaLRM trains on 49-frame
     clips supervised at full size, and the family's training.json says so."""
-    from finetune_demo_models import main
-
     out = tmp_path / "family"
     assert main(["--family", str(FAMILY), "--out", str(out), "--work", str(tmp_path / "work"), "--scenes", "1",
                  "--heldout-scenes", "1", "--decoder-steps", "0", "--lalrm-steps", "1", "--lalrm-frames", "49",

@@ -1,18 +1,16 @@
-"""The demo recipe's VAE colour augmentation (scripts/demo/vae_stage.py): a permutation of the RGB channels
+"""The demo recipe's VAE colour augmentation (wonderland/demo/vae_stage.py): a permutation of the RGB channels
 followed by an increasing affine map per channel that stays inside [0, 1], and none of it at recolour_p=0 (the
 committed family's recipe draws the same crops as before the option existed); the recipe's options are checked
 before any scene is rendered."""
 
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-
-from demo.common import Clips  # noqa: E402
-from demo.vae_stage import random_crops, recolour  # noqa: E402
+from wonderland.demo.common import Clips
+from wonderland.demo.recipe import parse_train_args as parse_args
+from wonderland.demo.vae_stage import random_crops, recolour
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -49,19 +47,17 @@ def test_recolouring_only_when_asked():
     assert coloured.min() >= -1 and coloured.max() <= 1
 
 
-@pytest.mark.parametrize("argv, message", [(["--vae-recolour", "1.5"], "expected a probability in [0, 1]"),
-                                           (["--vae-from", "no/such/family"], "vae/config.json is missing"),
-                                           (["--reuse", "--vae-from", "models/wonderland-demo"], "exclude")])
+@pytest.mark.parametrize("argv, message", [(["--vae-recolour", "1.5"],
+                                            "--vae-recolour 1.5: expected a finite number in [0, 1]"),
+                                           (["--vae-from", "no/such/family"], "not a family with a VAE"),
+                                           (["--vae-steps", "0"], "--vae-steps 0: expected an integer >= 1")])
 def test_recipe_rejects_bad_options_before_any_work(argv, message, capsys):
-    from train_demo_models import parse_args
-
     with pytest.raises(SystemExit) as exc:
         parse_args(argv)
-    assert exc.value.code == 2 and message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
 def test_recipe_accepts_the_committed_family_as_vae_source():
-    from train_demo_models import parse_args
-
     family = Path(__file__).resolve().parents[1] / "models" / "wonderland-demo"
     assert parse_args(["--vae-from", str(family)]).vae_from == family

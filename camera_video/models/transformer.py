@@ -46,7 +46,8 @@ class CameraVideoTransformer(nn.Module):
     first blocks); a loaded `CameraControlModel` must fit the base (`check_fits`).
     """
 
-    def __init__(self, base, camera_config: CameraControlConfig | None = None, camera: CameraControlModel | None = None):
+    def __init__(self, base, camera_config: CameraControlConfig | None = None,
+                 camera: CameraControlModel | None = None):
         super().__init__()
         if base.config.patch_size_t is not None:
             raise ValueError("only CogVideoX 1.0 transformers (patch_size_t None, e.g. 5B-I2V) are supported")

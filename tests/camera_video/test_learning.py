@@ -5,10 +5,10 @@ the same scenes with the camera held still at frame 0 (a `static` trajectory: 49
 Latents come from the tiny VAE through the latent cache (scripts/cache_video_latents.py's code path);
 text embeddings are one fixed random embedding. The paper's recipe at CPU size: a stock CogVideoX base
 (the `small` config; there is no released one) is first trained on image-to-video without a camera
-(`stage=base`), then the camera branches are trained on it, frozen (`stage=camera`), both by the real `train()`. After training, the held-out
-denoising loss (fixed noise and timesteps, scenes never seen in training) must be clearly below the camera
-model's loss at initialisation (= the base's: the camera layers start at zero) and clearly below the
-trained model's loss with the cameras shuffled across the batch.
+(`stage=base`), then the camera branches are trained on it, frozen (`stage=camera`), both by the real
+`train()`. After training, the held-out denoising loss (fixed noise and timesteps, scenes never seen in
+training) must be clearly below the camera model's loss at initialisation (= the base's: the camera layers
+start at zero) and clearly below the trained model's loss with the cameras shuffled across the batch.
 """
 
 import pytest

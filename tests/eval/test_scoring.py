@@ -6,10 +6,10 @@ import math
 import pytest
 import torch
 
-from tests.test_sfm import room_clip
 from wonderland.eval import ResultsLog, read_results
 from wonderland.eval.scoring import camera_scores, image_scores
 from wonderland.metrics import load_lpips, ssim
+from wonderland.testing import room_clip
 
 
 def test_image_scores_per_frame_and_chunked_lpips(rng):

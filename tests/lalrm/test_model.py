@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from lalrm import LaLRM
-from lalrm.stages import init_from_stage
 from lalrm.model.head import GaussianHead, resample_head_kernel
+from lalrm.stages import init_from_stage
 from wonderland.latents import unpad_frames
 
 from .conftest import orbit_cameras

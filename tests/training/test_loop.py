@@ -58,7 +58,8 @@ def test_kill_while_writing_a_checkpoint_leaves_the_previous_one_and_resume_is_b
     a, b = weights(tmp_path / "straight"), weights(out)
     assert all(torch.equal(a[k], b[k]) for k in a)
     torch.manual_seed(0)
-    assert (a["weight"] - torch.nn.Linear(1, 1).weight).abs().max() > 1e-3  # training moved it: equality means something
+    # training moved the weights: their equality means something
+    assert (a["weight"] - torch.nn.Linear(1, 1).weight).abs().max() > 1e-3
     assert [r["step"] for r in read_log(out)] == [1, 2, 3, 4]  # the killed step is logged once
     assert read_state(ckpts / "step-00000004")["trainer"] == "toy"
 

@@ -63,7 +63,8 @@ def read_meta(path: str | Path) -> dict:
         raise InputError(path, "format", f"{old!r} is not a {FORMAT} file; rebuild the cache with "
                          "scripts/cache_latents.py or scripts/cache_video_latents.py")
     if int(meta.get("version", 0)) > VERSION:
-        raise InputError(path, "version", f"{meta['version']}: written by a newer wonderland (this one reads {VERSION})")
+        raise InputError(path, "version", f"{meta['version']}: written by a newer wonderland (this one reads "
+                         f"{VERSION})")
     return meta
 
 

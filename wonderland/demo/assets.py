@@ -1,21 +1,18 @@
 """The bundled examples under `assets/`: a held-out wonderland-synth scene (frame 0 and its camera path)
 and an out-of-domain picture drawn procedurally (no synthetic-scene generator made it).
 
-    python scripts/demo/assets.py   # rewrites assets/examples/*.png and assets/trajectories/*.json
+    python -m wonderland.demo.assets   # rewrites assets/examples/*.png and assets/trajectories/*.json
 """
 
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from demo.common import HEIGHT, NUM_FRAMES, WIDTH  # noqa: E402
+from .common import HEIGHT, NUM_FRAMES, WIDTH
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 EXAMPLE_SEED = 2  # dataset seed of the example scene: neither training (0) nor evaluation (1)

@@ -10,7 +10,6 @@ clips (the 13 latent frames inference feeds it) supervised at the full 32 x 48.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .common import HEIGHT, NUM_FRAMES, WIDTH
@@ -35,14 +34,14 @@ def lalrm_overrides(data_root: Path, vae_dir: Path, out: Path, steps: int, batch
     colour-map smoothness term (`loss.color_tv`)."""
     init = [] if init_from is None else [f"stage.init_from={Path(init_from).resolve()}"]
     sup = [f"stage.sup_height={HEIGHT}", f"stage.sup_width={WIDTH}"] if full_res else []
-    return ["stage=lowres", "model=tiny", "data=synthetic", "trainer=smoke", f"output_dir={out}",
+    return ["stage=lowres", "model=tiny", "data=synthetic", "trainer=smoke", f"trainer.output_dir={out}",
             f"data.sources.synthetic.root={data_root}", f"num_frames={frames}",
             f"data.sources.synthetic.strides=[{clip_stride(frames)}]",
             f"vae.path={vae_dir}", "vae.tiny=false", "loss.perceptual=0.0", f"loss.color_tv={color_tv}",
             f"trainer.max_steps={steps}",
             f"trainer.checkpoint_every={max(steps, 1)}", "trainer.log_every=10", "trainer.keep_last=1",
-            "trainer.gradient_checkpointing=false", f"stage.batch_size={batch}", f"stage.lr={lr}",
-            f"stage.min_lr={lr / 10}", f"optim.warmup_steps={min(50, steps // 5)}"] + init + sup
+            "trainer.gradient_checkpointing=false", f"trainer.batch_size={batch}", f"optim.lr={lr}",
+            f"optim.min_lr={lr / 10}", f"optim.warmup_steps={min(50, steps // 5)}"] + init + sup
 
 
 def train_lalrm(data_root: Path, vae_dir: Path, out: Path, steps: int, lr: float = 1e-3,
@@ -52,17 +51,16 @@ def train_lalrm(data_root: Path, vae_dir: Path, out: Path, steps: int, lr: float
     full size if `full_res`; returns its log summary."""
     import time
 
-    from hydra import compose, initialize_config_dir
-
     from lalrm.train import train
+    from wonderland.hydra_entry import compose
+    from wonderland.training import read_log
 
-    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=lalrm_overrides(data_root, vae_dir, out, steps, lr=lr, init_from=init_from,
-                                                          frames=frames, full_res=full_res, color_tv=color_tv))
+    cfg = compose(CONFIG_DIR, lalrm_overrides(data_root, vae_dir, out, steps, lr=lr, init_from=init_from,
+                                              frames=frames, full_res=full_res, color_tv=color_tv))
     t0 = time.perf_counter()
     train(cfg)
     seconds_used = time.perf_counter() - t0
-    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    log = read_log(out)
     return {"steps": log[-1]["step"], "seconds": seconds_used, "first_psnr": log[0]["psnr"],
             "last_psnr": log[-1]["psnr"], "last_loss": log[-1]["loss"], "lr": lr,
             "init_from": None if init_from is None else str(init_from), "clip_frames": frames,

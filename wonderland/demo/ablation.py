@@ -1,6 +1,6 @@
 """The model card's VAE table: the recipe's VAE stage and its variants at equal steps, scored on held-out scenes.
 
-    python scripts/demo/vae_ablation.py [--steps 400] [--out outputs/vae_ablation.json]
+    python -m wonderland.demo.ablation [--steps 400] [--out outputs/vae_ablation.json]
 
 Variants: the recipe as it is, `recolour` (75% of crops with permuted, rescaled colour channels) and
 `deterministic` (no KL, the decoder sees the posterior mode). Each is trained on the recipe's 64 training scenes
@@ -12,7 +12,6 @@ too, and `committed_continued` trains it --continue-steps further (lr 5e-4, seed
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -20,10 +19,10 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from demo.common import HELDOUT_SEED, TEST_SEED, TRAIN_SEED, load_clips, write_scenes  # noqa: E402
-from demo.vae_stage import reconstruction_psnr, train_vae  # noqa: E402
+from ..checks import positive_int
+from ..cli_args import ArgumentParser
+from .common import HELDOUT_SEED, TEST_SEED, TRAIN_SEED, load_clips, write_scenes
+from .vae_stage import reconstruction_psnr, train_vae
 
 ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = {"recipe": {}, "recolour": {"recolour_p": 0.75}, "deterministic": {"kl_weight": 0.0,
@@ -31,12 +30,12 @@ VARIANTS = {"recipe": {}, "recolour": {"recolour_p": 0.75}, "deterministic": {"k
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=400)
+    p = ArgumentParser(prog="python -m wonderland.demo.ablation", description=__doc__)
+    p.add_argument("--steps", type=positive_int, default=400)
     p.add_argument("--work", type=Path, default=Path("outputs/vae_ablation"))
     p.add_argument("--out", type=Path, default=Path("outputs/vae_ablation.json"))
-    p.add_argument("--continue-steps", type=int, default=600)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--continue-steps", type=positive_int, default=600)
+    p.add_argument("--threads", type=positive_int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     from wonderland.io import write_json
@@ -56,7 +55,7 @@ def main(argv=None) -> int:
     runs["committed_continued"] = (args.continue_steps, {"lr": 5e-4, "seed": 1, "init": load_vae(committed)})
     for name, (steps, kwargs) in runs.items():
         t0 = time.perf_counter()
-        vae, stats = train_vae(train, steps, None, **kwargs)
+        vae, stats = train_vae(train, steps, args.work / "runs" / name, **kwargs)
         results[name] = score(vae) | {"train": stats, "seconds": time.perf_counter() - t0}
         print(name, json.dumps(results[name]), flush=True)
         write_json(args.out, results)  # after every variant: a stopped run keeps what it measured

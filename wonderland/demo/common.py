@@ -1,8 +1,7 @@
-"""Sizes, data and small helpers shared by the demo recipe's stages and `scripts/eval_demo.py`."""
+"""Sizes, data and small helpers shared by the demo recipe's stages and its evaluation."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from torch import Tensor
 
 HEIGHT, WIDTH, NUM_FRAMES = 32, 48, 49  # latents 13 x 4 x 6: the tiny CogVideoX twin's native size
 # wonderland-synth dataset seeds, disjoint scene sets: training, held-out validation (the VAE number and the choice
-# between recipe runs), the demo's example image (scripts/demo/assets.py: 2) and the test set the card reports.
+# between recipe runs), the demo's example image (wonderland/demo/assets.py: 2) and the test set the card reports.
 TRAIN_SEED, HELDOUT_SEED, TEST_SEED = 0, 1, 3
 SHOW = [0, 12, 24, 36, 48]  # the frames a PNG strip shows
 
@@ -57,20 +56,6 @@ def load_clips(root: Path) -> Clips:
     items = [ds[i] for i in range(len(ds))]
     return Clips(torch.stack([it["frames"] for it in items]), torch.stack([it["c2w"] for it in items]),
                  torch.stack([it["K"] for it in items]), [it["key"] for it in items])
-
-
-class Deadline:
-    """Stops a stage early when its share of the wall-time budget is spent (None: never)."""
-
-    def __init__(self, seconds: float | None):
-        self.t0, self.seconds = time.perf_counter(), seconds
-
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.t0
-
-    def passed(self) -> bool:
-        return self.seconds is not None and self.elapsed > self.seconds
 
 
 def save_strip(path: Path, rows: list[Tensor], scale: int = 4) -> None:
