@@ -20,6 +20,7 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import Tensor, nn
 
+from wonderland.gaussians import Gaussians, pixel_aligned_gaussians
 from wonderland.geometry import Cameras, plucker_embedding, ray_bundle
 from wonderland.latents import SPATIAL_COMPRESSION, num_latent_frames
 
@@ -30,7 +31,7 @@ from .transformer import Transformer
 
 @dataclass
 class LaLRMOutput:
-    gaussians: object  # wonderland.gaussians.Gaussians with batch (B,), G = F * Hg * Wg
+    gaussians: Gaussians  # batch (B,), G = F * Hg * Wg in (frame, row, col) order
     distance: Tensor  # (B, F, Hg, Wg) ray distance of every Gaussian (for the depth regulariser)
 
 
@@ -83,8 +84,6 @@ class LaLRM(ModelMixin, ConfigMixin):
 
     def forward(self, latents: Tensor, cameras: Cameras) -> LaLRMOutput:
         """latents (B, 16, T, h, w) + cameras (B, F) of the (F, 8h, 8w) video -> Gaussians (B, F*Hg*Wg)."""
-        from wonderland.gaussians import pixel_aligned_gaussians
-
         height, width = (SPATIAL_COMPRESSION * n for n in latents.shape[-2:])
         if (cameras.height, cameras.width) != (height, width):
             raise ValueError(f"cameras are {cameras.height}x{cameras.width}, latents imply {height}x{width}")

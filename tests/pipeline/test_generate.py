@@ -141,3 +141,24 @@ def test_bad_input_is_one_line_exit_2_before_loading(case, tiny_family, inputs, 
     assert generate(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and expect in err[0], err
+
+
+def test_flythrough_renders_the_exported_scene_when_min_opacity_prunes(tiny_family, inputs, tmp_path):
+    """With --min-opacity the PLY holds the pruned scene; the fly-through must show that scene, not the full one."""
+    from wonderland.images import load_image
+    from wonderland.metrics import psnr
+    from wonderland.pipeline.outputs import write_outputs
+    from wonderland.render import render
+
+    pipe = WonderlandPipeline.from_pretrained(tiny_family)
+    result = pipe(load_image(inputs / "room.png"), load_trajectory(inputs / "orbit.json"), seed=0)
+    g = result.gaussians
+    with torch.no_grad():  # half the Gaussians below 0.5 and red: pruning them must show in the picture
+        g.opacities.copy_(torch.linspace(0.02, 0.98, g.num)[torch.randperm(g.num, generator=torch.Generator())])
+        g.colors[g.opacities < 0.5] = torch.tensor([1.0, 0.0, 0.0])
+    write_outputs(result, tmp_path, {}, min_opacity=0.5, progress=False)
+    kept = load_ply(tmp_path / "scene.ply")
+    assert 0.4 * g.num < kept.num < 0.6 * g.num
+    fly, cams = read_video(tmp_path / "flythrough.mp4"), result.cameras.to(torch.float32)
+    pruned, full = (render(x, cams, 1.0).rgb.clamp(0, 1) for x in (g.prune(0.5), g))
+    assert psnr(fly, pruned).mean() > psnr(fly, full).mean() + 6  # mp4 is lossy: compare against both

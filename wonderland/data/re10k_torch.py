@@ -23,7 +23,6 @@ import torch
 from torch import Tensor
 
 from wonderland.geometry import Cameras
-from wonderland.io import atomic_path
 
 from .scene import CorruptSampleError, Scene, SceneCollection, require_dir
 
@@ -82,22 +81,3 @@ def open_re10k_torch(root: str | Path, kind: str = "re10k_torch") -> SceneCollec
                 log.warning("skipping unreadable chunk %s: %r", chunk, e)
     keys = sorted(entries)
     return SceneCollection(root, keys, lambda i: TorchChunkScene(keys[i], entries[keys[i]]), kind)
-
-
-def encode_example(key: str, cameras: Cameras, frames: Tensor, timestamps: list[int], url: str = "",
-                   quality: int = 95) -> dict:
-    """One video as a chunk entry; frames uint8 (F, 3, H, W) are JPEG-encoded as pixelSplat stores them."""
-    from PIL import Image
-
-    images = []
-    for im in frames.permute(0, 2, 3, 1).numpy():
-        buf = io.BytesIO()
-        Image.fromarray(im).save(buf, format="JPEG", quality=quality)
-        images.append(torch.frombuffer(bytearray(buf.getvalue()), dtype=torch.uint8))
-    return {"url": url, "timestamps": torch.tensor(timestamps, dtype=torch.int64),
-            "cameras": cameras.to_re10k().float(), "images": images, "key": key}
-
-
-def write_chunk(path: str | Path, examples: list[dict]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(examples, tmp)

@@ -49,7 +49,8 @@ def write_outputs(result: WonderlandResult, out_dir: str | Path, settings: dict,
         save_trajectory(out / "cameras.json", result.cameras, metadata={"pose_source": result.pose_source})
     cams = render_cameras if render_cameras is not None else result.cameras
     with StageTimer(stats, "flythrough", device):
-        rgb, _, _ = render_video(result.gaussians.detach(), cams.to(device=device, dtype=torch.float32),
+        # the scene that was exported: with --min-opacity, the pruned Gaussians
+        rgb, _, _ = render_video(g.to(device), cams.to(device=device, dtype=torch.float32),
                                  torch.full((3,), BACKGROUND, device=device), progress=progress)
         write_video(out / "flythrough.mp4", rgb, fps=fps)
     report = {
