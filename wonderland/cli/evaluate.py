@@ -54,7 +54,7 @@ def _device(cfg: EvalConfig):
     device = cfg.device
     if device == "auto" and "LOCAL_RANK" in os.environ and torch.cuda.is_available():
         device = f"cuda:{os.environ['LOCAL_RANK']}"
-    return resolve_device_dtype(device, cfg.dtype)
+    return resolve_device_dtype(device, cfg.dtype, option="device")
 
 
 def write_outputs(cfg: EvalConfig, out_dir: Path, ids: list[str], unavailable: dict[str, str]) -> dict:

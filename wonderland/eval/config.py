@@ -13,7 +13,16 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from ..checks import check_choice, check_dir, check_file, check_float, check_int, check_output_dir
+from ..checks import (
+    MAX_SEED,
+    check_choice,
+    check_device,
+    check_dir,
+    check_file,
+    check_float,
+    check_int,
+    check_output_dir,
+)
 from ..data import KINDS, READER_OPTIONS
 from ..errors import InputError
 from .results import parse_shard
@@ -22,7 +31,6 @@ TASKS = ("video", "3d", "recon")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 LPIPS_NETS = ("vgg", "alex")
 UNREGISTERED = ("exclude", "penalize")
-MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -79,15 +87,6 @@ class EvalConfig:
     prompt: str | None = None
     report_only: bool = False
     num_path_plots: int = 4
-
-
-def check_device(value: Any, name: str) -> str:
-    """auto, cpu, cuda, cuda:N or mps (whether the device exists is checked where it is opened)."""
-    kind, _, index = str(value).partition(":")
-    if not isinstance(value, str) or kind not in ("auto", "cpu", "cuda", "mps") or \
-            (index and (kind != "cuda" or not index.isdigit())):
-        raise InputError(None, name, "expected auto, cpu, cuda, cuda:N or mps", value=value)
-    return value
 
 
 def _check_task(t: TaskConfig) -> None:
