@@ -146,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             image = load_image(job.image)
             warn_if_upscaled(job.image, image, manifest.height, manifest.width)
-            traj = preset if job.trajectory is None else load_trajectory(job.trajectory)
+            # A trajectory without its own image size (RealEstate10K .txt) is read at the image's when they agree.
+            traj = preset if job.trajectory is None else load_trajectory(job.trajectory,
+                                                                           image_size=tuple(image.shape[-2:]))
             check_writable(job.out)
             ready.append((job, image, traj))
         except InputError as e:

@@ -25,6 +25,7 @@ from wonderland.gaussians import Gaussians, load_ply, load_splat
 from wonderland.geometry import Cameras
 from wonderland.trajectories import PRESETS, load_trajectory, make_preset
 from wonderland.trajectories.cli import PRESET_PARAMS, check_preset_args
+from wonderland.trajectories.format import DEFAULT_SIZE
 from wonderland.video import write_video
 
 from .sequence import render_video
@@ -78,8 +79,11 @@ def build_parser() -> ArgumentParser:
     src.add_argument("--preset", choices=sorted(PRESETS), help="named preset trajectory, e.g. orbit")
     p.add_argument("--frames", type=positive_int, default=None,
                    help="preset frame count (>= 2, default 49); checked against a trajectory file's")
-    p.add_argument("--height", type=positive_int, default=None, help="output height (default: the trajectory's, 480)")
-    p.add_argument("--width", type=positive_int, default=None, help="output width (default: the trajectory's, 720)")
+    p.add_argument("--height", type=positive_int, default=None,
+                   help="output height (default: the trajectory's; 480 for presets and RealEstate10K .txt)")
+    p.add_argument("--width", type=positive_int, default=None,
+                   help="output width (default: the trajectory's; 720 for presets and RealEstate10K .txt); a "
+                   "trajectory of another aspect is centre-cropped to it")
     p.add_argument("--fov", type=finite_float(0, 180, min_open=True, max_open=True), default=50.0,
                    help="preset vertical field of view in degrees, in (0, 180)")
     for name in PRESET_PARAMS:  # the preset's 'depth' is --preset-depth: --depth asks for a depth video
@@ -99,10 +103,11 @@ def cameras_from_args(args: argparse.Namespace) -> Cameras:
     if args.preset is not None:
         frames = check_int(args.frames, "--frames", min=2) if args.frames is not None else 49
         return make_preset(args.preset, frames, args.height or 480, args.width or 720, args.fov, **params)
-    cams = load_trajectory(args.trajectory, args.frames, args.height, args.width)
-    if (args.height or cams.height, args.width or cams.width) != (cams.height, cams.width):
-        cams = cams.resize(args.height or cams.height, args.width or cams.width)
-    return cams
+    cams = load_trajectory(args.trajectory, args.frames)  # a RealEstate10K .txt at its own 16:9
+    default = DEFAULT_SIZE if args.trajectory.suffix == ".txt" else (cams.height, cams.width)
+    size = (args.height or default[0], args.width or default[1])
+    # Centre-cropped to the output's aspect, as wonderland-generate fits a trajectory to the model (pixels stay square).
+    return cams if size == (cams.height, cams.width) else cams.center_crop_resize(*size)
 
 
 def main(argv: list[str] | None = None) -> int:
