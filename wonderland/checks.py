@@ -128,7 +128,9 @@ def check_output_dir(value: Any, name: str) -> Path:
     if path.exists() and not path.is_dir():
         raise InputError(None, name, "expected a folder (this is a file)", value=value)
     base = _nearest_existing(path)
-    if not base.is_dir() or not os.access(base, os.W_OK | os.X_OK):
+    if not base.is_dir():
+        raise InputError(None, name, f"expected a writable folder ({base} is a file)", value=value)
+    if not os.access(base, os.W_OK | os.X_OK):
         raise InputError(None, name, f"expected a writable folder ({base} is not writable)", value=value)
     return path
 
