@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,7 +34,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,36 +57,65 @@ def _outside(lo, hi, lo_open=False, hi_open=False) -> Callable[[float], bool]:
     return out
 
 
-def bad_int(lo: int | None = None, hi: int | None = None) -> st.SearchStrategy[str]:
+@dataclass(frozen=True)
+class Bad:
+    """Invalid values of one option: a strategy, and the values just outside the range, tried in every run."""
+
+    strategy: st.SearchStrategy[str]
+    always: tuple[str, ...] = ()
+
+
+def bad_int(lo: int | None = None, hi: int | None = None) -> Bad:
     """Not an integer, or an integer outside [lo, hi]."""
     parts = [JUNK, NON_FINITE, st.floats(-1e6, 1e6).filter(lambda x: not x.is_integer()).map(repr)]
     if lo is not None:
         parts.append(st.integers(max_value=lo - 1).map(str))
     if hi is not None:
         parts.append(st.integers(min_value=hi + 1).map(str))
-    return st.one_of(parts)
+    always = tuple(str(b) for b in (None if lo is None else lo - 1, None if hi is None else hi + 1) if b is not None)
+    return Bad(st.one_of(parts), always + ("2.5",))
 
 
 def bad_float(lo: float | None = None, hi: float | None = None, lo_open: bool = False, hi_open: bool = False
-              ) -> st.SearchStrategy[str]:
+              ) -> Bad:
     """Not a number, not finite, or outside the range."""
     parts = [JUNK, NON_FINITE]
     out = _outside(lo, hi, lo_open, hi_open)
+    always = ["nan", "inf"]
     if lo is not None:
         parts.append(st.floats(max_value=lo, allow_nan=False, allow_infinity=False).filter(out).map(repr))
+        always.append(repr(float(lo) if lo_open else math.nextafter(lo, -math.inf)))
     if hi is not None:
         parts.append(st.floats(min_value=hi, allow_nan=False, allow_infinity=False).filter(out).map(repr))
-    return st.one_of(parts)
+        always.append(repr(float(hi) if hi_open else math.nextafter(hi, math.inf)))
+    return Bad(st.one_of(parts), tuple(always))
 
 
-def bad_choice(*choices: str) -> st.SearchStrategy[str]:
+def bad_choice(*choices: str) -> Bad:
     upper = [c.upper() for c in choices if c.upper() != c]
-    return st.one_of(JUNK.filter(lambda s: s not in choices), *([st.sampled_from(upper)] if upper else []))
+    return Bad(st.one_of(JUNK.filter(lambda s: s not in choices), *([st.sampled_from(upper)] if upper else [])),
+               tuple(upper[:1]))
 
 
-def missing(suffix: str = "") -> st.SearchStrategy[str]:
+def missing(suffix: str = "") -> Bad:
     """A path that does not exist (under {out}, which is fresh per run)."""
-    return st.from_regex(r"[a-z]{1,8}", fullmatch=True).map(lambda n: f"{{out}}/absent/{n}{suffix}")
+    return Bad(st.from_regex(r"[a-z]{1,8}", fullmatch=True).map(lambda n: f"{{out}}/absent/{n}{suffix}"),
+               (f"{{out}}/absent/x{suffix}",))
+
+
+def either(*parts: Bad) -> Bad:
+    return Bad(st.one_of(*(p.strategy for p in parts)), sum((p.always for p in parts), ()))
+
+
+def bad_device() -> Bad:
+    """Not auto/cpu/cuda/cuda:N/mps (nothing with 'cuda': a CUDA machine takes those)."""
+    words = JUNK.filter(lambda s: s not in ("auto", "cpu", "mps") and "cuda" not in s)
+    return either(Bad(words), these("cuda:", "cuda:x", "cpu:0", "gpu"))
+
+
+def these(*values: str) -> Bad:
+    """A fixed list of invalid values (combinations: valid alone, invalid here)."""
+    return Bad(st.sampled_from(values), values)
 
 
 UNDER_A_FILE = "{in}/image.png/sub"  # a folder that can never be created
@@ -94,7 +124,7 @@ UNDER_A_FILE = "{in}/image.png/sub"  # a folder that can never be created
 @dataclass(frozen=True)
 class Opt:
     name: str  # as the user types it: "--steps", "task.num_seen"; "<scene>" for a positional placeholder in argv
-    invalid: st.SearchStrategy[str]
+    invalid: Bad  # values that must be refused
     edge: str | None = None  # the smallest allowed value, used in the entry's edge run (None: not in it)
     context: tuple[str, ...] | None = None  # replaces the entry's context for this option (e.g. another preset)
     named: str | None = None  # what the error line must contain (default: the name; for files the value)
@@ -132,9 +162,9 @@ _TRAJECTORY_PRESET = (
     Opt("--radius", bad_float(), context=("spiral",)), Opt("--turns", bad_float(), context=("spiral",)),
     Opt("--forward", bad_float(), context=("spiral",)), Opt("--distance", bad_float(), context=("dolly_in",)),
     Opt("--factor", bad_float(0, lo_open=True), context=("zoom_out",)),
-    Opt("--radius", st.sampled_from(["0.1", "1", "-2"]), context=("orbit",)),  # spiral's, not orbit's
+    Opt("--radius", these("0.1", "1", "-2"), context=("orbit",)),  # spiral's, not orbit's
     Opt("--convention", bad_choice("opencv_c2w", "opencv_w2c", "opengl_c2w"), edge="opengl_c2w"),
-    Opt("--out", st.one_of(missing(".txt"), st.just(UNDER_A_FILE + "/t.json")), named="--out"),
+    Opt("--out", either(missing(".txt"), these(UNDER_A_FILE + "/t.json")), named="--out"),
     Opt("<preset>", bad_choice("orbit", "spiral", "dolly_in", "dolly_out", "pan_left", "pan_right", "tilt_up",
                                "tilt_down", "zoom_out", "static"), context=(), named="{value}"),
 )
@@ -147,8 +177,7 @@ ENTRIES: list[Entry] = [
           options=(
               Opt("--steps", bad_int(1), edge="1"), Opt("--guidance", bad_float(0), edge="0"),
               Opt("--seed", bad_int(0, MAX_SEED), edge="0"),
-              Opt("--device", st.one_of(bad_choice("auto", "cpu", "cuda", "mps").filter(lambda s: "cuda" not in s),
-                                        st.sampled_from(["cuda:", "cuda:x", "cpu:0", "gpu"])), edge="cpu"),
+              Opt("--device", bad_device(), edge="cpu"),
               Opt("--dtype", bad_choice("auto", "float32", "bfloat16", "float16"), edge="float32"),
               Opt("--offload", bad_choice("none", "model", "sequential"), edge="none"),
               Opt("--poses", bad_choice("trajectory", "colmap"), edge="trajectory"),
@@ -158,12 +187,12 @@ ENTRIES: list[Entry] = [
               Opt("--degrees", bad_float(), edge="0"), Opt("--depth", bad_float(), edge="0"),
               Opt("--speed", bad_float(), edge="0"),
               Opt("--factor", bad_float(0, lo_open=True), context=("--preset", "zoom_out")),
-              Opt("--turns", st.sampled_from(["1", "0.5"]), context=("--preset", "orbit")),  # not orbit's
+              Opt("--turns", these("1", "0.5"), context=("--preset", "orbit")),  # not orbit's
               Opt("--preset", bad_choice("orbit", "spiral", "dolly_in", "zoom_out", "static"), context=()),
               Opt("--trajectory", missing(".json"), context=(), named="--trajectory"),
               Opt("--list", missing(".txt"), named="--list"),
               Opt("--render-trajectory", missing(".json"), named="--render-trajectory"),
-              Opt("--out", st.just(UNDER_A_FILE), named="--out"),
+              Opt("--out", these(UNDER_A_FILE), named="--out"),
               Opt("<image>", missing(".png"), named="{value}"),
           ),
           tripwires=(("wonderland.pipeline.WonderlandPipeline", "from_pretrained"),),
@@ -175,12 +204,12 @@ ENTRIES: list[Entry] = [
     Entry("wonderland-trajectory interpolate", _main("wonderland.trajectories.cli"),
           ("interpolate", "<trajectory>", "--out", "{out}/dense.json"), positionals={"<trajectory>": "{in}/two.json"},
           options=(Opt("--frames", bad_int(2), edge="2"), Opt("<trajectory>", missing(".json"), named="{value}"),
-                   Opt("--out", st.one_of(missing(".png"), st.just(UNDER_A_FILE + "/d.json")), named="--out")),
+                   Opt("--out", either(missing(".png"), these(UNDER_A_FILE + "/d.json")), named="--out")),
           tripwires=(("wonderland.trajectories.cli", "interpolate_keyframes"),), outputs=("dense.json",)),
     Entry("wonderland-trajectory show", _main("wonderland.trajectories.cli"),
           ("show", "<trajectory>", "--out", "{out}/plot.png"), positionals={"<trajectory>": "{in}/two.json"},
           options=(Opt("<trajectory>", missing(".txt"), named="{value}"),
-                   Opt("--out", st.one_of(missing(".json"), st.just(UNDER_A_FILE + "/p.png")), named="--out")),
+                   Opt("--out", either(missing(".json"), these(UNDER_A_FILE + "/p.png")), named="--out")),
           tripwires=(("wonderland.trajectories.cli", "plot_trajectory"),), outputs=("plot.png",)),
     Entry("wonderland-render", _main("wonderland.render.cli"),
           ("<scene>", "--out", "{out}/fly.mp4"), positionals={"<scene>": "{in}/scene.ply"},
@@ -191,16 +220,16 @@ ENTRIES: list[Entry] = [
               Opt("--degrees", bad_float(), edge="0"), Opt("--preset-depth", bad_float(), edge="0"),
               Opt("--speed", bad_float(), edge="0"),
               Opt("--factor", bad_float(0, lo_open=True), context=("--preset", "zoom_out")),
-              Opt("--distance", st.sampled_from(["1", "2.5"]), context=("--preset", "orbit")),  # dolly's
+              Opt("--distance", these("1", "2.5"), context=("--preset", "orbit")),  # dolly's
               Opt("--fps", bad_float(1, 240), edge="1"),
-              Opt("--background", st.tuples(bad_float(0, 1), st.sampled_from(["0", "1"])).map(
-                  lambda t: f"{t[1]} {t[0]} {t[1]}"), edge="0 0 0", nargs=3),
-              Opt("--backend", bad_choice("auto", "reference", "gsplat").filter(lambda s: s != "gsplat"),
+              Opt("--background", Bad(st.tuples(bad_float(0, 1).strategy, st.sampled_from(["0", "1"])).map(
+                  lambda t: f"{t[1]} {t[0]} {t[1]}"), ("0 nan 0", "0 -1 0", "1 1.5 1")), edge="0 0 0", nargs=3),
+              Opt("--backend", bad_choice("auto", "reference", "gsplat"),
                   edge="reference"),
               Opt("--preset", bad_choice("orbit", "spiral", "zoom_out"), context=()),
               Opt("--trajectory", missing(".json"), context=(), named="--trajectory"),
-              Opt("--out", st.one_of(missing(".gif"), st.just(UNDER_A_FILE + "/v.mp4")), named="--out"),
-              Opt("<scene>", st.one_of(missing(".ply"), st.just("{in}/two.json")), named="{value}"),
+              Opt("--out", either(missing(".gif"), these(UNDER_A_FILE + "/v.mp4")), named="--out"),
+              Opt("<scene>", either(missing(".ply"), these("{in}/two.json")), named="{value}"),
           ),
           tripwires=(("wonderland.render.cli", "render_video"), ("wonderland.render.cli", "load_scene")),
           outputs=("fly.mp4",)),
@@ -213,35 +242,34 @@ ENTRIES: list[Entry] = [
               Opt("--seed", bad_int(0, MAX_SEED), edge="0"),
               Opt("--format", bad_choice("re10k", "dl3dv"), edge="dl3dv"),
               Opt("--supersample", bad_int(1, 16), edge="1"), Opt("--workers", bad_int(1), edge="1"),
-              Opt("--out", st.just(UNDER_A_FILE), named="--out"),
+              Opt("--out", these(UNDER_A_FILE), named="--out"),
           ),
           tripwires=(("wonderland.data.synth_cli", "write_synthetic_dataset"),),
           outputs=("ds/wonderland-synth.json",)),
-    Entry("wonderland-eval", _main("wonderland.cli.evaluate"), style="hydra", examples=0.5,
+    Entry("wonderland-eval", _main("wonderland.cli.evaluate"), style="hydra", examples=0.25,
           argv=("model_dir={demo}", "dataset.root={in}/eval_data", "output_dir={out}/eval", "device=cpu",
                 "num_clips=1", "num_inference_steps=1"),
           context=("task=recon", "dataset=synthetic"),
           options=(
               Opt("num_clips", bad_int(1), edge="1"), Opt("num_frames", bad_int(2)),
-              Opt("num_frames", st.sampled_from(["48", "50"]), named="num_frames"),  # not the model's 49
+              Opt("num_frames", these("48", "50"), named="num_frames"),  # not the model's 49
               Opt("seed", bad_int(0, MAX_SEED), edge="0"),
-              Opt("shard", st.one_of(JUNK, st.sampled_from(["1/1", "2/1", "0/0", "-1/2", "1"])), edge="0/1"),
-              Opt("device", st.one_of(bad_choice("auto", "cpu", "cuda", "mps").filter(lambda s: "cuda" not in s),
-                                      st.sampled_from(["cuda:", "cuda:x", "gpu"])), edge="cpu"),
+              Opt("shard", either(Bad(JUNK), these("1/1", "2/1", "0/0", "-1/2", "1")), edge="0/1"),
+              Opt("device", bad_device(), edge="cpu"),
               Opt("dtype", bad_choice("auto", "float32", "bfloat16", "float16"), edge="float32"),
               Opt("num_inference_steps", bad_int(1), edge="1"), Opt("guidance_scale", bad_float(0), edge="0"),
               Opt("num_path_plots", bad_int(0), edge="0"),
-              Opt("report_only", JUNK.filter(lambda s: s not in ("yes", "no", "y", "n", "on", "off")), edge="false"),
-              Opt("index", missing(".json")), Opt("model_dir", missing()), Opt("output_dir", st.just(UNDER_A_FILE)),
+              Opt("report_only", Bad(JUNK, ("maybe",)), edge="false"),
+              Opt("index", missing(".json")), Opt("model_dir", missing()), Opt("output_dir", these(UNDER_A_FILE)),
               Opt("weights.lpips_net", bad_choice("vgg", "alex"), edge="vgg"),
               Opt("weights.lpips_heads", missing(".pth")), Opt("weights.lpips_backbone", missing(".pth")),
               Opt("weights.inception", missing(".pt")), Opt("weights.i3d", missing(".pt")),
               Opt("dataset.root", missing()), Opt("dataset.kind", bad_choice("re10k", "acid", "dl3dv", "colmap")),
-              Opt("dataset.strides", st.one_of(st.integers(max_value=0).map(lambda i: f"[1,{i}]"), st.just("[]"))
-                  , edge="[1]"),
+              Opt("dataset.strides", Bad(st.integers(max_value=0).map(lambda i: f"[1,{i}]"), ("[0]", "[]", "[1,a]")),
+                  edge="[1]"),
               Opt("task.num_seen", bad_int(1), edge="1"), Opt("task.num_unseen", bad_int(0), edge="0"),
               Opt("task.background", bad_float(0, 1), edge="0"),
-              Opt("task.num_seen", st.sampled_from(["50", "100"]), named="task.num_seen"),  # more than a clip's 49
+              Opt("task.num_seen", these("50", "100"), named="task.num_seen"),  # more than a clip's 49
               Opt("task.image_frames", bad_int(1), context=("task=3d", "dataset=synthetic")),
               Opt("task.camera_frames", bad_int(1), context=("task=video", "dataset=synthetic")),
               Opt("task.fvd_frames", bad_int(1), context=("task=video", "dataset=synthetic")),
@@ -356,10 +384,12 @@ PROFILE = dict(deadline=timedelta(seconds=20), database=None,
 
 def _fuzz(entry: Entry, opt: Opt, ins: Path, tmp: Path, examples: int, derandomize: bool) -> None:
     @settings(max_examples=max(1, round(examples * entry.examples)), derandomize=derandomize, **PROFILE)
-    @given(st.data())
-    def check(data):
-        _check_invalid(entry, opt, data.draw(opt.invalid, label=opt.name), ins, tmp)
+    @given(value=opt.invalid.strategy)
+    def check(value):
+        _check_invalid(entry, opt, value, ins, tmp)
 
+    for value in opt.invalid.always:  # the nearest outsiders, every run; hypothesis adds its own on top
+        check = example(value=value)(check)
     check()
 
 
@@ -382,7 +412,7 @@ def test_misspelt_names_are_refused(entry, inputs, tmp_path):
         if opt.name.startswith("<") or opt.name in seen or opt.name in ("task", "dataset"):  # groups: values fuzzed
             continue
         seen.add(opt.name)
-        typo = Opt(opt.name + opt.name[-1], st.nothing(), context=opt.context or None)  # () : the entry's
+        typo = Opt(opt.name + opt.name[-1], Bad(st.nothing()), context=opt.context or None)  # () : the entry's
         argv = command(entry, typo, "1", inputs, tmp_path / "o")
         code, err = run(entry, argv, guard=True)
         assert_refused(entry, typo, argv, code, err, typo.name)
