@@ -1,12 +1,15 @@
 """Test-wide settings: no network for the hub libraries, 2-core torch, the `gpu` marker."""
 
 import os
+import tempfile
 
 # Offline before any hub library is imported: tests never download weights or datasets.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
+# hypothesis (tests/test_entry_point_fuzz.py) keeps its caches outside the source tree.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "wonderland-hypothesis"))
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -15,8 +15,11 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..checks import check_output_dir, device, existing_file, finite_float, positive_int, seed
+from ..cli_args import ArgumentParser
 from ..errors import InputError
-from ..trajectories.cli import add_preset_arguments, preset_from_args
+from ..trajectories import PRESETS
+from ..trajectories.cli import add_preset_arguments, check_preset_args, preset_from_args
 
 PROG = "wonderland-generate"
 
@@ -33,28 +36,32 @@ def default_model_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "models" / "wonderland-demo"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images", nargs="*", type=Path, help="input image(s)")
     src = p.add_argument_group("camera path (one of)")
-    src.add_argument("--trajectory", type=Path, help="trajectory file (project JSON, RE10K .txt, transforms.json)")
-    src.add_argument("--preset", help="named preset (orbit, spiral, dolly_in, ...) with the preset options below")
-    p.add_argument("--list", type=Path, help="text file of 'image [trajectory]' lines, processed in one run")
+    src.add_argument("--trajectory", type=existing_file,
+                     help="trajectory file (project JSON, RE10K .txt, transforms.json)")
+    src.add_argument("--preset", choices=sorted(PRESETS), metavar="NAME",
+                     help="named preset (orbit, spiral, dolly_in, ...) with the preset options below")
+    p.add_argument("--list", type=existing_file, help="text file of 'image [trajectory]' lines, processed in one run")
     add_preset_arguments(p)
     p.add_argument("--prompt", default=None, help="text prompt (default: the model family's)")
     p.add_argument("--model", type=Path, default=None, help="model directory with wonderland.json "
                    "(default: the bundled demo family)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default outputs/<image-stem>/)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
-    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    p.add_argument("--seed", type=seed, default=0, help="in [0, 2**32 - 1]")
+    p.add_argument("--steps", type=positive_int, default=None, help="denoising steps, >= 1 (default: the model's)")
+    p.add_argument("--guidance", type=finite_float(0), default=None, help="classifier-free guidance scale, >= 0 "
+                   "(<= 1: no guidance)")
+    p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="auto")
     p.add_argument("--offload", choices=("none", "model", "sequential"), default="none")
     p.add_argument("--poses", choices=("trajectory", "colmap"), default="trajectory",
                    help="reconstruct with the conditioning poses, or re-estimate them with COLMAP")
-    p.add_argument("--render-trajectory", type=Path, default=None, help="camera path of flythrough.mp4")
-    p.add_argument("--min-opacity", type=float, default=0.0, help="drop Gaussians below this opacity on export")
+    p.add_argument("--render-trajectory", type=existing_file, default=None, help="camera path of flythrough.mp4")
+    p.add_argument("--min-opacity", type=finite_float(0, 1), default=0.0,
+                   help="drop Gaussians below this opacity on export, in [0, 1]")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -75,7 +82,7 @@ def collect_jobs(args: argparse.Namespace) -> list[Job]:
     if not pairs:
         raise InputError(None, "images", "no input image given")
     if args.trajectory is not None and args.preset is not None:
-        raise InputError(None, "trajectory", "give --trajectory or --preset, not both")
+        raise InputError(None, "--trajectory", "give --trajectory or --preset, not both")
     many = len(pairs) > 1
     jobs = []
     for image, traj in pairs:
@@ -96,13 +103,13 @@ def check_writable(out: Path) -> None:
         raise InputError(out, None, f"output directory cannot be written ({e.strerror or e})") from None
 
 
-def resolve_device_dtype(device: str, dtype: str):
+def resolve_device_dtype(device: str, dtype: str, option: str = "--device"):
     import torch
 
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                        ("cpu" if device == "auto" else device))
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(None, "device", "CUDA requested but no CUDA device is available")
+        raise InputError(None, option, "CUDA requested but no CUDA device is available", value=device)
     if dtype == "auto":
         return dev, torch.bfloat16 if dev.type == "cuda" else torch.float32
     return dev, getattr(torch, dtype)
@@ -118,11 +125,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     # 1. Check everything that can be checked before loading a model.
-    from ..images import load_image
+    from ..images import load_image, warn_if_upscaled
     from ..pipeline.manifest import read_manifest
     from ..trajectories import load_trajectory
 
     try:
+        check_preset_args(args.preset, args)  # a preset's own parameters; none without --preset
+        if args.out is not None:
+            check_output_dir(args.out, "--out")
         jobs = collect_jobs(args)
         model_dir = args.model or default_model_dir()
         manifest = read_manifest(model_dir)
@@ -135,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     for job in jobs:
         try:
             image = load_image(job.image)
-            traj = preset if job.trajectory is None else load_trajectory(job.trajectory)
+            warn_if_upscaled(job.image, image, manifest.height, manifest.width)
+            # A trajectory without its own image size (RealEstate10K .txt) is read at the image's when they agree.
+            traj = preset if job.trajectory is None else load_trajectory(job.trajectory,
+                                                                           image_size=tuple(image.shape[-2:]))
             check_writable(job.out)
             ready.append((job, image, traj))
         except InputError as e:

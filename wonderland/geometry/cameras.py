@@ -174,7 +174,7 @@ class Cameras:
 def center_crop_box(src_h: int, src_w: int, height: int, width: int) -> tuple[int, int, int, int]:
     """Largest centred (top, left, h, w) window of a src image that has the aspect ratio height:width."""
     if src_w * height > width * src_h:  # source too wide
-        h, w = src_h, round(src_h * width / height)
+        h, w = src_h, max(1, round(src_h * width / height))
     else:
-        h, w = round(src_w * height / width), src_w
+        h, w = max(1, round(src_w * height / width)), src_w  # >= 1: a 1-pixel-wide image still has a crop
     return (src_h - h) // 2, (src_w - w) // 2, h, w
