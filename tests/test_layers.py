@@ -7,11 +7,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
-    "wonderland": ("camera_video", "lalrm", "wonderland.pipeline", "wonderland.cli"),
-    "camera_video": ("lalrm", "wonderland.pipeline", "wonderland.cli"),
-    "lalrm": ("camera_video", "wonderland.pipeline", "wonderland.cli"),
+    "wonderland": ("camera_video", "lalrm", "wonderland.pipeline", "wonderland.cli", "wonderland.app"),
+    "camera_video": ("lalrm", "wonderland.pipeline", "wonderland.cli", "wonderland.app"),
+    "lalrm": ("camera_video", "wonderland.pipeline", "wonderland.cli", "wonderland.app"),
 }
-PRODUCT = ("wonderland/pipeline", "wonderland/cli")  # the only place that may join both subsystems
+PRODUCT = ("wonderland/pipeline", "wonderland/cli", "wonderland/app")  # the only places that may join both subsystems
 
 
 def imported_modules(path: Path) -> set[str]:
