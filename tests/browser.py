@@ -31,11 +31,12 @@ def launch_browser():
     return pw, pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
 
 
-def screenshot_rgb(locator, path: Path | None = None) -> np.ndarray:
-    """(h, w, 3) uint8 of what the element shows on screen (also saved to `path` if given)."""
+def screenshot_rgb(locator, path: Path | None = None, page=None, clip: dict | None = None) -> np.ndarray:
+    """(h, w, 3) uint8 of what the element shows on screen, or of the page region `clip` (x, y, width,
+    height) when given with `page` (also saved to `path` if given)."""
     from PIL import Image
 
-    png = locator.screenshot(timeout=60_000)
+    png = page.screenshot(clip=clip, timeout=60_000) if clip else locator.screenshot(timeout=60_000)
     if path is not None:
         path.write_bytes(png)
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
