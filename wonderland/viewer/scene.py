@@ -85,6 +85,13 @@ def scene_radius(means: np.ndarray) -> float:
     return max(float(np.percentile(np.linalg.norm(means - np.median(means, 0), axis=1), 90)), 1e-3)
 
 
+def frustum_size(centres: np.ndarray, radius: float) -> float:
+    """Frusta a twelfth of the path's length (a path of 49 cameras reads as a line of small cameras, not a
+    block), within [1.5%, 6%] of the scene's radius so they stay visible and never hide the scene."""
+    length = float(np.linalg.norm(np.diff(centres, axis=0), axis=1).sum()) if len(centres) > 1 else 0.0
+    return float(np.clip(length / 12, 0.015 * radius, 0.06 * radius))
+
+
 def build_scene(server, g: Gaussians, cams: Cameras | None = None, frames: np.ndarray | None = None
                 ) -> SceneHandles:
     """Add everything to a `viser.ViserServer` and point its initial view along camera 0."""
@@ -97,25 +104,28 @@ def build_scene(server, g: Gaussians, cams: Cameras | None = None, frames: np.nd
     frusta, path = [], None
     if cams is not None:
         p = frustum_params(cams)
+        size = frustum_size(p.positions, radius)
         for i in range(len(cams)):
             frusta.append(server.scene.add_camera_frustum(
-                f"/cameras/{i:03d}", fov=float(p.fov[i]), aspect=p.aspect, scale=0.08 * radius,
-                thickness=0.004 * radius, color=(255, 80, 40) if i == 0 else (40, 40, 40),
+                f"/cameras/{i:03d}", fov=float(p.fov[i]), aspect=p.aspect, scale=size,
+                thickness=3.0 if i == 0 else 1.5, thickness_units="screen",
+                color=(255, 80, 40) if i == 0 else (40, 40, 40),
                 image=None if frames is None else frames[i], wxyz=p.wxyz[i], position=p.positions[i]))
         if len(cams) > 1:
-            path = server.scene.add_spline_catmull_rom("/path", points=p.positions, thickness=0.006 * radius,
-                                                       color=(255, 80, 40))
+            path = server.scene.add_spline_catmull_rom("/path", points=p.positions, thickness=3.0,
+                                                       thickness_units="screen", color=(255, 80, 40))
     _initial_view(server, arrays.centers, c2w0, radius)
     return SceneHandles(splats, frusta, path)
 
 
 def _initial_view(server, centers: np.ndarray, c2w: np.ndarray, radius: float) -> None:
-    """Start a little behind camera 0 (the input image's view), looking where it looks, its way up."""
-    eye, forward = c2w[:3, 3], c2w[:3, 2]
+    """Start behind and a little above camera 0, looking where it looks, its way up: the input image's
+    view with the first frustum, the path and the scene in sight."""
+    eye, forward, up = c2w[:3, 3], c2w[:3, 2], -c2w[:3, 1]
     depth = (centers - eye) @ forward
     ahead = depth[depth > 0]
     look = float(np.median(ahead)) if len(ahead) else radius
-    server.initial_camera.position = eye - 0.3 * radius * forward
+    server.initial_camera.position = eye - 0.6 * radius * forward + 0.2 * radius * up
     server.initial_camera.look_at = eye + look * forward
-    server.initial_camera.up = -c2w[:3, 1]
+    server.initial_camera.up = up
     server.initial_camera.fov = math.radians(60)
