@@ -29,3 +29,14 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def rng() -> torch.Generator:
     return torch.Generator().manual_seed(0)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (see tests/browser.py); skipped where Chromium is missing."""
+    from .browser import launch_browser
+
+    pw, chromium = launch_browser()
+    yield chromium
+    chromium.close()
+    pw.stop()

@@ -47,8 +47,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--list", type=existing_file, help="text file of 'image [trajectory]' lines, processed in one run")
     add_preset_arguments(p)
     p.add_argument("--prompt", default=None, help="text prompt (default: the model family's)")
-    p.add_argument("--model", type=Path, default=None, help="model directory with wonderland.json "
-                   "(default: the bundled demo family)")
+    p.add_argument("--model", default=None, help="model directory with wonderland.json, or a Hugging Face "
+                   "repo id owner/name (default: the bundled demo family)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default outputs/<image-stem>/)")
     p.add_argument("--seed", type=seed, default=0, help="in [0, 2**32 - 1]")
     p.add_argument("--steps", type=positive_int, default=None, help="denoising steps, >= 1 (default: the model's)")
@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. Check everything that can be checked before loading a model.
     from ..images import load_image, warn_if_upscaled
+    from ..pipeline.hub import resolve_model_dir
     from ..pipeline.manifest import read_manifest
     from ..trajectories import load_trajectory
 
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.out is not None:
             check_output_dir(args.out, "--out")
         jobs = collect_jobs(args)
-        model_dir = args.model or default_model_dir()
+        model_dir = resolve_model_dir(args.model) if args.model else default_model_dir()
         manifest = read_manifest(model_dir)
         device, dtype = resolve_device_dtype(args.device, args.dtype)
         render_cams = load_trajectory(args.render_trajectory) if args.render_trajectory else None

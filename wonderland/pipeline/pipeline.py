@@ -23,6 +23,7 @@ from ..gaussians import Gaussians
 from ..geometry import Cameras, PoseNormalization, normalize_cameras
 from ..images import PreparedImage, fit_image
 from ..trajectories import resample
+from .hub import resolve_model_dir
 from .manifest import Manifest, read_manifest
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,12 @@ class WonderlandPipeline:
 
     @classmethod
     def from_pretrained(cls, model_dir: str | Path, device: str | torch.device = "cpu",
-                        dtype: torch.dtype = torch.float32, offload: str = "none") -> WonderlandPipeline:
-        """Load a model family described by `<model_dir>/wonderland.json` (see `manifest.py`)."""
+                        dtype: torch.dtype = torch.float32, offload: str = "none", cache_dir: str | Path | None = None,
+                        revision: str | None = None) -> WonderlandPipeline:
+        """Load a model family described by `<model_dir>/wonderland.json` (see `manifest.py`).
+
+        `model_dir` is a local directory or a Hugging Face repo id ("owner/name", resolved through the
+        cache first, see `hub.py`; `cache_dir` and `revision` as in diffusers)."""
         import diffusers
         from safetensors.torch import load_file
 
@@ -101,7 +106,7 @@ class WonderlandPipeline:
 
         from ..vae import load_vae
 
-        manifest = read_manifest(model_dir)
+        manifest = read_manifest(resolve_model_dir(model_dir, cache_dir, revision))
         device = torch.device(device)
         stats: dict[str, StageStats] = {}
         with StageTimer(stats, "load", device):

@@ -21,7 +21,7 @@ from torch import Tensor
 from wonderland.checks import check_int, existing_file, finite_float, input_file, output_file, positive_int
 from wonderland.cli_args import ArgumentParser
 from wonderland.errors import InputError
-from wonderland.gaussians import Gaussians, load_ply, load_splat
+from wonderland.gaussians import load_scene
 from wonderland.geometry import Cameras
 from wonderland.trajectories import PRESETS, load_trajectory, make_preset
 from wonderland.trajectories.cli import PRESET_PARAMS, check_preset_args
@@ -29,15 +29,6 @@ from wonderland.trajectories.format import DEFAULT_SIZE
 from wonderland.video import write_video
 
 from .sequence import render_video
-
-
-def load_scene(path: str | Path) -> Gaussians:
-    """A .ply (INRIA 3DGS layout) or .splat file -> Gaussians (g,)."""
-    path = Path(path)
-    loaders = {".ply": load_ply, ".splat": load_splat}
-    if path.suffix.lower() not in loaders:
-        raise InputError(path, None, f"unknown scene format '{path.suffix}'; expected .ply or .splat")
-    return loaders[path.suffix.lower()](path)
 
 
 def colorize_depth(depth: Float[Tensor, "f 1 h w"], alpha: Float[Tensor, "f 1 h w"]) -> Float[Tensor, "f 3 h w"]:
