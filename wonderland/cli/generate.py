@@ -63,6 +63,12 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--min-opacity", type=finite_float(0, 1), default=0.0,
                    help="drop Gaussians below this opacity on export, in [0, 1]")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    walk = p.add_argument_group("long walks (a trajectory longer than the model's clip is generated in chunks)")
+    walk.add_argument("--chunk-overlap", type=int, default=None, help="frames consecutive chunks share, the "
+                      "conditioning frame included (default 1 with --merge previous, 3 with align)")
+    walk.add_argument("--merge", choices=("previous", "align"), default="previous",
+                      help="where chunks overlap: keep the earlier chunk's Gaussians, or first fit a similarity")
+    walk.add_argument("--resume", action="store_true", help="continue after the last finished chunk in OUT/chunks/")
     return p
 
 
@@ -115,6 +121,19 @@ def resolve_device_dtype(device: str, dtype: str, option: str = "--device"):
     return dev, getattr(torch, dtype)
 
 
+def check_long_job(args: argparse.Namespace, manifest, image, traj, job: Job) -> None:
+    """A long walk's checks (chunking, merge, jumps, a resumable state) before any model loads."""
+    from ..pipeline.long_navigation import check_long, check_resume, default_overlap
+
+    if args.poses != "trajectory":
+        raise InputError(job.trajectory, "poses", "a long walk is placed with the trajectory's cameras; "
+                         "--poses colmap works on single clips only")
+    overlap = args.chunk_overlap if args.chunk_overlap is not None else default_overlap(args.merge)
+    check_long(traj, manifest.num_frames, overlap, args.merge, job.trajectory)
+    if args.resume:
+        check_resume(manifest, job.out, image, traj, args.prompt, args.seed, args.steps, args.guidance, overlap)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")
@@ -150,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             # A trajectory without its own image size (RealEstate10K .txt) is read at the image's when they agree.
             traj = preset if job.trajectory is None else load_trajectory(job.trajectory,
                                                                            image_size=tuple(image.shape[-2:]))
+            if len(traj) > manifest.num_frames:
+                check_long_job(args, manifest, image, traj, job)
             check_writable(job.out)
             ready.append((job, image, traj))
         except InputError as e:
@@ -168,8 +189,16 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         try:
             pipe.stats = {k: v for k, v in pipe.stats.items() if k == "load"}
-            result = pipe(image, traj, prompt=args.prompt, seed=args.seed, num_inference_steps=args.steps,
-                          guidance_scale=args.guidance, poses=args.poses)
+            extra = None
+            if len(traj) > manifest.num_frames:
+                result = pipe.generate_long(image, traj, prompt=args.prompt, seed=args.seed,
+                                            num_inference_steps=args.steps, guidance_scale=args.guidance,
+                                            overlap=args.chunk_overlap, merge=args.merge, out_dir=job.out,
+                                            resume=args.resume)
+                extra = result.report()
+            else:
+                result = pipe(image, traj, prompt=args.prompt, seed=args.seed, num_inference_steps=args.steps,
+                              guidance_scale=args.guidance, poses=args.poses)
             render = None
             if render_cams is not None:
                 render = render_cams.center_crop_resize(manifest.height, manifest.width)
@@ -177,8 +206,10 @@ def main(argv: list[str] | None = None) -> int:
                         "model": str(manifest.root), "seed": args.seed, "steps": args.steps,
                         "guidance": args.guidance, "prompt": args.prompt, "device": str(device),
                         "dtype": str(dtype).removeprefix("torch."), "offload": args.offload, "poses": args.poses}
+            if extra is not None:
+                settings |= {"chunk_overlap": result.overlap, "merge": args.merge, "resume": args.resume}
             write_outputs(result, job.out, settings, fps=manifest.fps, render_cameras=render,
-                          min_opacity=args.min_opacity, progress=not args.quiet)
+                          min_opacity=args.min_opacity, progress=not args.quiet, report_extra=extra)
         except InputError as e:
             print(f"{PROG}: error: {e}", file=sys.stderr)
             failed.append(job)

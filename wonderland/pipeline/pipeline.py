@@ -2,7 +2,8 @@
 
 The only module (with `wonderland.cli`) that imports both subsystems. Stages can run alone:
 `generate_video` (camera-guided CogVideoX), `reconstruct` (LaLRM on any latents + cameras), and
-`__call__` runs both. Cameras go in and come out in the trajectory's own units: the models see
+`__call__` runs both; `generate_long` follows a trajectory longer than one clip chunk by chunk
+(`long_navigation.py`). Cameras go in and come out in the trajectory's own units: the models see
 poses relative to frame 0 and scale-normalised, and the `PoseNormalization` maps results back.
 """
 
@@ -152,7 +153,8 @@ class WonderlandPipeline:
         if not torch.isfinite(trajectory.c2w).all() or not torch.isfinite(trajectory.K).all():
             raise InputError(None, "trajectory", "poses or intrinsics contain NaN or inf")
         if len(trajectory) != m.num_frames:
-            warnings.warn(f"trajectory has {len(trajectory)} frames; resampled to the model's {m.num_frames}",
+            longer = " (generate_long follows a longer path in chunks)" if len(trajectory) > m.num_frames else ""
+            warnings.warn(f"trajectory has {len(trajectory)} frames; resampled to the model's {m.num_frames}{longer}",
                           stacklevel=2)
             trajectory = resample(trajectory, m.num_frames)
         return trajectory.center_crop_resize(m.height, m.width)
@@ -205,6 +207,17 @@ class WonderlandPipeline:
         gaussians = self.reconstruct(video.latents, cameras)
         return WonderlandResult(gaussians, video.frames, video.latents.cpu(), cameras, video.normalization,
                                 video.image, source, dict(self.stats))
+
+    def generate_long(self, image: Tensor, trajectory: Cameras, prompt: str | None = None, seed: int = 0,
+                      num_inference_steps: int | None = None, guidance_scale: float | None = None,
+                      overlap: int | None = None, merge: str = "previous", out_dir: str | Path | None = None,
+                      resume: bool = False):
+        """A trajectory longer than the model's clip, generated chunk by chunk into one scene
+        -> `long_navigation.LongResult` (the merged scene, every frame once, and the chunks)."""
+        from .long_navigation import generate_long
+
+        return generate_long(self, image, trajectory, prompt, seed, num_inference_steps, guidance_scale, overlap,
+                             merge, out_dir, resume)
 
 
 def colmap_cameras(frames: Tensor, cameras: Cameras, normalization: PoseNormalization) -> Cameras | None:
