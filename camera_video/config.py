@@ -88,6 +88,9 @@ def check(cfg: TrainConfig) -> None:
             raise InputError(None, "model.camera", str(e).splitlines()[0]) from None
     d = cfg.data
     check_choice(d.kind, "data.kind", DATA_KINDS)
+    for key in ("height", "width"):
+        if check_int(getattr(d, key), f"data.{key}", min=8) % 8:
+            raise InputError(None, f"data.{key}", "expected a multiple of 8 (the VAE's /8)", value=getattr(d, key))
     try:
         latent_shape(d.num_frames, d.height, d.width)
     except ValueError as e:
