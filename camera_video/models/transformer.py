@@ -8,6 +8,13 @@ patch embedding, blocks, output norms and projection), with the camera entering 
   zero-initialised projection of copy i's output is added to main block i's video-token output.
 Every path starts at zero, so a fresh model computes exactly what the base computes. With
 `plucker=None` the camera-LoRA is switched off too and the model is the stock base model.
+
+Step caches (diffusers' hooks, `enable_cache`): the first-block cache goes on the main blocks. Block 0 runs
+first; when its output says "reuse", the cached residual (last computed step: output of the last main block
+minus output of block 0, which holds every control residual added in between) replaces blocks 1..N-1 *and*
+the control branch, so a reused step is the same function as a computed one with the middle frozen; the
+control branch runs only on computed steps. Pyramid attention broadcast goes on every attention layer,
+main and control alike, each reusing its own output.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from diffusers.models.cache_utils import CacheMixin
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
@@ -39,7 +47,7 @@ def _lora_scale(model: nn.Module, scale: float) -> Iterator[None]:
         unscale_lora_layers(model, scale)
 
 
-class CameraVideoTransformer(nn.Module):
+class CameraVideoTransformer(nn.Module, CacheMixin):
     """A frozen base + its camera parts (`CameraControlModel`) + the camera-LoRA inside the base's main blocks.
 
     `camera=None` builds fresh camera parts for `base` from `camera_config` (control blocks copied from the base's
@@ -123,6 +131,39 @@ class CameraVideoTransformer(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.base.dtype
 
+    # ---- step caches (diffusers hooks) -------------------------------------------------------
+    def enable_cache(self, config) -> None:
+        """`FirstBlockCacheConfig` (main blocks; see the module docstring) or `PyramidAttentionBroadcastConfig`
+        (every attention layer). Other diffusers caches are refused: they assume the stock forward."""
+        from diffusers.hooks import (
+            FirstBlockCacheConfig,
+            HookRegistry,
+            PyramidAttentionBroadcastConfig,
+            apply_first_block_cache,
+        )
+
+        if isinstance(config, FirstBlockCacheConfig):
+            if self.is_cache_enabled:
+                raise ValueError(f"a cache is already enabled ({type(self._cache_config).__name__}); disable it first")
+            if self.control is not None and len(self.control.blocks) >= len(self.base.transformer_blocks):
+                raise ValueError("first-block cache needs a main block after the last control residual")
+            apply_first_block_cache(self.base, config)
+            HookRegistry.check_if_exists_or_initialize(self).invalidate_child_registries_cache()
+            self._cache_config = config
+        elif isinstance(config, PyramidAttentionBroadcastConfig):
+            super().enable_cache(config)
+        else:
+            raise ValueError(f"{type(config).__name__} is not supported by the camera model (first-block cache "
+                             "and pyramid attention broadcast are)")
+
+    def _reuses_step(self) -> bool:
+        """After main block 0 ran: did the first-block cache decide to reuse the cached residual?"""
+        from diffusers.hooks.first_block_cache import _FBC_LEADER_BLOCK_HOOK
+
+        registry = getattr(self.base.transformer_blocks[0], "_diffusers_hook", None)
+        hook = registry.get_hook(_FBC_LEADER_BLOCK_HOOK) if registry is not None else None
+        return hook is not None and not hook.state_manager.get_state().should_compute
+
     # ---- forward ------------------------------------------------------------------------------
     def _run(self, fn, *args):
         if torch.is_grad_enabled() and self.gradient_checkpointing:
@@ -156,20 +197,26 @@ class CameraVideoTransformer(nn.Module):
         text_len = encoder_hidden_states.shape[1]
         text, video = tokens[:, :text_len], tokens[:, text_len:]
 
-        # 3. Camera branches: control residuals (one per control block) and the LoRA-branch fuse
-        residuals: list[Tensor] = []
+        # 3. Camera branches: the control branch's input and the LoRA-branch fuse
+        control_input = None
         if plucker is not None:
             plucker = plucker.to(video.dtype)
             if self.control is not None:
-                residuals = self.control(video + self.ctrl_encoder(plucker), text, emb, image_rotary_emb,
-                                         attention_kwargs, run=self._run)
+                control_input = video + self.ctrl_encoder(plucker)
             if self.fuse is not None:
                 video = self.fuse(torch.cat([video, self.lora_encoder(plucker)], dim=-1))
 
-        # 4. Main blocks (frozen, carrying the camera-LoRA), control residual i added after block i
+        # 4. Main blocks (frozen, carrying the camera-LoRA), control residual i added after block i. The control
+        # branch (copies of blocks 0..C-1 on the text and video tokens before block 0) runs after main block 0,
+        # so that a step the first-block cache reuses skips it (same values: it does not depend on main blocks).
+        residuals: list[Tensor] = []
+        text_in = text
         with _lora_scale(base, lora_scale):
             for i, block in enumerate(base.transformer_blocks):
                 video, text = self._run(block, video, text, emb, image_rotary_emb, attention_kwargs)
+                if i == 0 and control_input is not None and not self._reuses_step():
+                    residuals = self.control(control_input, text_in, emb, image_rotary_emb, attention_kwargs,
+                                             run=self._run)
                 if i < len(residuals):
                     video = video + residuals[i]
 
