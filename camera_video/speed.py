@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import torch
-
 from wonderland.errors import InputError
 
 # name -> (diffusers class, keyword arguments on top of the family's scheduler config)
@@ -77,6 +75,7 @@ def make_scheduler(name: str, base_config):
 def compile_blocks(transformer, **compile_kwargs) -> int:
     """Regional compilation: replace each CogVideoXBlock's `forward` by its `torch.compile` (before any cache
     hook wraps it, so hooks stay eager). Returns the number of blocks."""
+    import torch
     from diffusers.models.transformers.cogvideox_transformer_3d import CogVideoXBlock
 
     blocks = [m for m in transformer.modules() if isinstance(m, CogVideoXBlock)]
