@@ -35,16 +35,16 @@ def model():
 
 
 class AttentionCounter:
-    """Counts attention computations (one per evaluated block; a broadcast attention is not computed)."""
+    """Counts attention computations (one per evaluated block; a broadcast attention is not computed): the
+    query projection runs only when the attention processor does."""
 
     def __init__(self, transformer):
         self.calls = 0
         for m in transformer.modules():
             if type(m).__name__ == "Attention":
-                proc = m.processor
-                m.set_processor(lambda *a, _p=proc, **k: (self._hit(), _p(*a, **k))[1])
+                m.to_q.register_forward_pre_hook(self._hit)
 
-    def _hit(self):
+    def _hit(self, *args):
         self.calls += 1
 
 
