@@ -163,7 +163,9 @@ class CameraVideoPipeline(DiffusionPipeline):
         rope = rotary_embedding(self.transformer.config, t, h, w, device)
         ofs = latents.new_full((1,), 2.0) if self.transformer.config.ofs_embed_dim else None
         double = (lambda x: torch.cat([x, x])) if cfg else (lambda x: x)
-        image_input, plucker_input = double(image_latents), double(plucker)
+        image_input = double(image_latents)
+        # The camera encoders' output depends on the trajectory only: once per run, shared by both CFG halves.
+        camera = tuple(None if x is None else double(x) for x in self.transformer.camera_tokens(plucker))
 
         # 6. Denoising loop (the base pipeline's, with the camera)
         from diffusers import CogVideoXDPMScheduler
@@ -182,7 +184,7 @@ class CameraVideoPipeline(DiffusionPipeline):
                 model_input = torch.cat([model_input, image_input], dim=2)  # (B', T, 32, h, w)
                 with self.transformer.cache_context("cond_uncond") if caching else contextlib.nullcontext():
                     pred = self.transformer(model_input, text, step.expand(model_input.shape[0]),
-                                            plucker=plucker_input, ofs=ofs, image_rotary_emb=rope,
+                                            camera_tokens=camera, ofs=ofs, image_rotary_emb=rope,
                                             return_dict=False)[0].float()
                     stats["reused_steps"] += int(caching and self.transformer._reuses_step())
                 stats["transformer_calls"] += 1

@@ -13,6 +13,8 @@
 - `compile`: regional `torch.compile` of every CogVideoX block (main and control copies: one graph, reused),
   as diffusers' `compile_repeated_blocks` does; the first sampling run pays the compilation.
 - `dynamic_cfg`: the guidance schedule of diffusers' `CogVideoXImageToVideoPipeline(use_dynamic_cfg=True)`.
+- `fuse_lora`: merge the camera-LoRA into the frozen projections (`CameraVideoTransformer.fuse_camera_lora`):
+  no LoRA matmuls per step, outputs equal within float rounding; for inference only (the model keeps it).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class SamplingOptions:
     cache_threshold: float = 0.05  # fbc only: diffusers' default
     compile: bool = False
     dynamic_cfg: bool = False
+    fuse_lora: bool = False
 
     def __post_init__(self):
         if self.scheduler != "default" and self.scheduler not in SCHEDULERS:
@@ -91,6 +94,8 @@ def apply_sampling_options(pipe, options: SamplingOptions) -> None:
 
     if options.scheduler != "default":
         pipe.scheduler = make_scheduler(options.scheduler, pipe.scheduler.config)
+    if options.fuse_lora:
+        pipe.transformer.fuse_camera_lora()
     if options.compile:
         compile_blocks(pipe.transformer)
     if options.cache == "fbc":

@@ -35,6 +35,7 @@ CASES = [
     ("fbc 0.2", {"cache": "fbc", "cache_threshold": 0.2}, None, None, 0, "default"),
     ("pab (skip 2, t in 100..800)", {"cache": "pab"}, None, None, 0, "default"),
     ("compile (blocks, inductor)", {"compile": True}, None, None, 0, "default"),
+    ("fused camera-LoRA", {"fuse_lora": True}, None, None, 0, "default"),
     ("default, 5 steps", {}, 5, None, 0, "default"),
     ("cogvideox_ddim, 10 steps", {"scheduler": "cogvideox_ddim"}, None, None, 0, "default"),
     ("dpm++_2m, 10 steps", {"scheduler": "dpm++_2m"}, None, None, 0, "default"),

@@ -12,11 +12,12 @@ from wonderland.trajectories import make_preset
 
 
 def test_the_product_applies_the_sampling_options(tiny_family):
-    options = SamplingOptions(scheduler="dpm++_2m", cache="fbc", cache_threshold=1e9, dynamic_cfg=True)
+    options = SamplingOptions(scheduler="dpm++_2m", cache="fbc", cache_threshold=1e9, dynamic_cfg=True, fuse_lora=True)
     pipe = WonderlandPipeline.from_pretrained(tiny_family, sampling=options)
     video = pipe.video_pipe
     video.set_progress_bar_config(disable=True)
     assert type(video.scheduler).__name__ == "DPMSolverMultistepScheduler" and video.transformer.is_cache_enabled
+    assert video.transformer.lora_fused
     cams = pipe.fit_trajectory(make_preset("orbit", 49, 32, 48))
     out = video(torch.rand(1, 3, 32, 48), cams, **pipe.prompt_embeds, num_inference_steps=3, guidance_scale=6.0,
                 use_dynamic_cfg=pipe.sampling.dynamic_cfg, seed=0, output_type="latent")
@@ -31,11 +32,11 @@ def test_speed_options_are_applied_and_reported(tiny_family, tmp_path):
     out = tmp_path / "out"
     code = generate([str(tmp_path / "im.png"), "--preset", "orbit", "--model", str(tiny_family), "--out", str(out),
                      "--quiet", "--steps", "3", "--scheduler", "unipc", "--cache", "fbc", "--cache-threshold", "1e9",
-                     "--dynamic-cfg"])
+                     "--dynamic-cfg", "--fuse-lora"])
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     assert report["settings"]["sampling"] == {"scheduler": "unipc", "cache": "fbc", "cache_threshold": 1e9,
-                                              "compile": False, "dynamic_cfg": True}
+                                              "compile": False, "dynamic_cfg": True, "fuse_lora": True}
     sampler = report["sampler"]
     assert sampler["scheduler"] == "UniPCMultistepScheduler" and sampler["steps"] == sampler["transformer_calls"] == 3
     assert sampler["reused_steps"] == 2  # threshold 1e9: every step after the first reuses the cached residual

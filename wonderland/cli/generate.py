@@ -66,6 +66,7 @@ def build_parser() -> ArgumentParser:
                        help="fbc: relative change of block 0's residual below which a step is reused")
     speed.add_argument("--compile", action="store_true", help="torch.compile the transformer blocks")
     speed.add_argument("--dynamic-cfg", action="store_true", help="dynamic guidance (the CogVideoX I2V demo's)")
+    speed.add_argument("--fuse-lora", action="store_true", help="merge the camera-LoRA into the frozen weights")
     p.add_argument("--poses", choices=("trajectory", "colmap"), default="trajectory",
                    help="reconstruct with the conditioning poses, or re-estimate them with COLMAP")
     p.add_argument("--render-trajectory", type=existing_file, default=None, help="camera path of flythrough.mp4")
@@ -169,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         manifest = read_manifest(model_dir)
         device, dtype = resolve_device_dtype(args.device, args.dtype)
         render_cams = load_trajectory(args.render_trajectory) if args.render_trajectory else None
-        sampling = SamplingOptions(args.scheduler, args.cache, args.cache_threshold, args.compile, args.dynamic_cfg)
+        sampling = SamplingOptions(args.scheduler, args.cache, args.cache_threshold, args.compile, args.dynamic_cfg,
+                                   args.fuse_lora)
         preset = preset_from_args(args.preset, args) if args.preset else None
     except InputError as e:
         return fail(e)
