@@ -12,8 +12,7 @@ back to the user's units.
 
 Memory (the 5B base in bf16 at 49 x 480 x 720): `enable_model_cpu_offload()` (diffusers) keeps one
 component on the GPU at a time; `enable_vae_tiling()` / `enable_vae_slicing()` bound the decoder's
-peak. Peak-memory table per option: not measured (no CUDA device was available when this was written;
-`scripts/bench_camera_video.py` measures the denoising step on a CUDA machine).
+peak. Peak memory of the whole product per offload option: `scripts/gpu_check.py` (run on a GPU; README).
 """
 
 from __future__ import annotations
