@@ -43,9 +43,10 @@ def test_speed_options_are_applied_and_reported(tiny_family, tmp_path):
     assert len(set(sampler["guidance_scales"])) > 1  # dynamic: the scale moved with the timestep
 
 
-@pytest.mark.parametrize("args,expect", [(["--scheduler", "lcm"], "scheduler"), (["--cache", "tea"], "--cache"),
+@pytest.mark.parametrize("args,expect", [(["--scheduler", "lcm"], "--scheduler lcm: expected one of default"),
+                                         (["--cache", "tea"], "--cache tea: expected one of"),
                                          (["--cache", "pab", "--compile"], "pab"),
-                                         (["--cache-threshold", "-1"], "cache_threshold")])
+                                         (["--cache-threshold", "-1"], "--cache-threshold -1: expected")])
 def test_bad_speed_options_exit_2_before_loading(args, expect, tiny_family, tmp_path, capsys, monkeypatch):
     from PIL import Image
 

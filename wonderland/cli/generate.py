@@ -57,13 +57,15 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="auto")
     p.add_argument("--offload", choices=("none", "model", "sequential"), default="none")
+    from camera_video.speed import CACHES, SCHEDULERS  # light: no torch
+
     speed = p.add_argument_group("sampling speed (each off by default; README 'Faster sampling')")
-    speed.add_argument("--scheduler", default="default", help="default (the model's), cogvideox_dpm, cogvideox_ddim, "
-                       "dpm++_2m, unipc, euler (v-prediction, zero-terminal-SNR schedulers)")
-    speed.add_argument("--cache", choices=("none", "fbc", "pab"), default="none",
+    speed.add_argument("--scheduler", choices=("default", *SCHEDULERS), default="default", metavar="NAME",
+                       help="default (the model's), " + ", ".join(SCHEDULERS) + " (v-prediction, zero terminal SNR)")
+    speed.add_argument("--cache", choices=CACHES, default="none",
                        help="step cache: fbc (first-block cache) or pab (pyramid attention broadcast)")
-    speed.add_argument("--cache-threshold", type=float, default=0.05,
-                       help="fbc: relative change of block 0's residual below which a step is reused")
+    speed.add_argument("--cache-threshold", type=finite_float(0), default=0.05,
+                       help="fbc: relative change of block 0's residual below which a step is reused, >= 0")
     speed.add_argument("--compile", action="store_true", help="torch.compile the transformer blocks")
     speed.add_argument("--dynamic-cfg", action="store_true", help="dynamic guidance (the CogVideoX I2V demo's)")
     speed.add_argument("--fuse-lora", action="store_true", help="merge the camera-LoRA into the frozen weights")
