@@ -1,4 +1,4 @@
-"""Test-wide settings: no network for the hub libraries, 2-core torch, the `gpu` marker."""
+"""Test-wide settings: no network for the hub libraries, 2-core torch, the `gpu` and `fullscale` markers."""
 
 import os
 import tempfile
@@ -18,6 +18,13 @@ torch.set_num_threads(int(os.environ.get("WONDERLAND_TEST_THREADS", "2")))
 
 
 def pytest_collection_modifyitems(config, items):
+    # Full-size tests (hours on a CPU) run only when asked for by marker (`make test-fullscale`), so that
+    # `pytest`, `pytest -m "not slow"` and `make test-slow` never start them by accident.
+    if "fullscale" not in (config.getoption("markexpr") or ""):
+        full = [item for item in items if "fullscale" in item.keywords]
+        if full:
+            config.hook.pytest_deselected(items=full)
+            items[:] = [item for item in items if "fullscale" not in item.keywords]
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA device")

@@ -57,6 +57,18 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="auto")
     p.add_argument("--offload", choices=("none", "model", "sequential"), default="none")
+    from camera_video.speed import CACHES, SCHEDULERS  # light: no torch
+
+    speed = p.add_argument_group("sampling speed (each off by default; README 'Faster sampling')")
+    speed.add_argument("--scheduler", choices=("default", *SCHEDULERS), default="default", metavar="NAME",
+                       help="default (the model's), " + ", ".join(SCHEDULERS) + " (v-prediction, zero terminal SNR)")
+    speed.add_argument("--cache", choices=CACHES, default="none",
+                       help="step cache: fbc (first-block cache) or pab (pyramid attention broadcast)")
+    speed.add_argument("--cache-threshold", type=finite_float(0), default=0.05,
+                       help="fbc: relative change of block 0's residual below which a step is reused, >= 0")
+    speed.add_argument("--compile", action="store_true", help="torch.compile the transformer blocks")
+    speed.add_argument("--dynamic-cfg", action="store_true", help="dynamic guidance (the CogVideoX I2V demo's)")
+    speed.add_argument("--fuse-lora", action="store_true", help="merge the camera-LoRA into the frozen weights")
     p.add_argument("--poses", choices=("trajectory", "colmap"), default="trajectory",
                    help="reconstruct with the conditioning poses, or re-estimate them with COLMAP")
     p.add_argument("--render-trajectory", type=existing_file, default=None, help="camera path of flythrough.mp4")
@@ -144,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     # 1. Check everything that can be checked before loading a model.
+    from camera_video.speed import SamplingOptions
+
     from ..images import load_image, warn_if_upscaled
     from ..pipeline.hub import resolve_model_dir
     from ..pipeline.manifest import read_manifest
@@ -158,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         manifest = read_manifest(model_dir)
         device, dtype = resolve_device_dtype(args.device, args.dtype)
         render_cams = load_trajectory(args.render_trajectory) if args.render_trajectory else None
+        sampling = SamplingOptions(args.scheduler, args.cache, args.cache_threshold, args.compile, args.dynamic_cfg,
+                                   args.fuse_lora)
         preset = preset_from_args(args.preset, args) if args.preset else None
     except InputError as e:
         return fail(e)
@@ -183,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     from ..pipeline import WonderlandPipeline
     from ..pipeline.outputs import write_outputs
 
-    pipe = WonderlandPipeline.from_pretrained(manifest.root, device=device, dtype=dtype, offload=args.offload)
+    pipe = WonderlandPipeline.from_pretrained(manifest.root, device=device, dtype=dtype, offload=args.offload,
+                                              sampling=sampling)
     pipe.set_progress_bar(not args.quiet)
     for job, image, traj in ready:
         t0 = time.perf_counter()
@@ -205,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
             settings = {"image": str(job.image), "trajectory": str(job.trajectory or f"preset:{args.preset}"),
                         "model": str(manifest.root), "seed": args.seed, "steps": args.steps,
                         "guidance": args.guidance, "prompt": args.prompt, "device": str(device),
-                        "dtype": str(dtype).removeprefix("torch."), "offload": args.offload, "poses": args.poses}
+                        "dtype": str(dtype).removeprefix("torch."), "offload": args.offload, "poses": args.poses,
+                        "sampling": sampling.to_dict()}
             if extra is not None:
                 settings |= {"chunk_overlap": result.overlap, "merge": args.merge, "resume": args.resume}
             write_outputs(result, job.out, settings, fps=manifest.fps, render_cameras=render,

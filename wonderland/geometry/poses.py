@@ -13,6 +13,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from ..precision import full_precision
 from .cameras import Cameras, rigid_inverse
 
 
@@ -21,22 +22,26 @@ class PoseNormalization:
     reference: Float[Tensor, "*b 4 4"]  # the original c2w of frame 0
     scale: Float[Tensor, "*b"]  # user units per normalised unit
 
+    @full_precision
     def apply(self, c2w: Float[Tensor, "*b f 4 4"]) -> Float[Tensor, "*b f 4 4"]:
         out = rigid_inverse(self.reference)[..., None, :, :] @ c2w
         out[..., :3, 3] = out[..., :3, 3] / self.scale[..., None, None]
         return out
 
+    @full_precision
     def invert(self, c2w: Float[Tensor, "*b f 4 4"]) -> Float[Tensor, "*b f 4 4"]:
         out = c2w.clone()
         out[..., :3, 3] = out[..., :3, 3] * self.scale[..., None, None]
         return self.reference[..., None, :, :] @ out
 
+    @full_precision
     def points_to_world(self, points: Float[Tensor, "*b n 3"]) -> Float[Tensor, "*b n 3"]:
         """Normalised-frame points (e.g. Gaussian means) -> the user's world frame."""
         p = points * self.scale[..., None, None]
         return p @ self.reference[..., None, :3, :3].transpose(-1, -2).squeeze(-3) + self.reference[..., None, :3, 3]
 
 
+@full_precision
 def normalize_poses(c2w: Float[Tensor, "*b f 4 4"], eps: float = 1e-6
                     ) -> tuple[Float[Tensor, "*b f 4 4"], PoseNormalization]:
     """Frame 0 becomes the identity; the farthest camera centre from camera 0 ends at distance 1."""

@@ -63,6 +63,7 @@ def write_outputs(result: WonderlandResult, out_dir: str | Path, settings: dict,
         "image": {"source_size": list(result.image.source_size),
                   "crop_box_top_left_height_width": list(result.image.crop_box)},
         "normalization_scale": float(result.normalization.scale),
+        "sampler": result.sampler,
         "stages": {k: asdict(v) for k, v in stats.items()},
         **(report_extra or {}),
     }
