@@ -99,13 +99,14 @@ class WonderlandPipeline:
     @classmethod
     def from_pretrained(cls, model_dir: str | Path, device: str | torch.device = "cpu",
                         dtype: torch.dtype = torch.float32, offload: str = "none", cache_dir: str | Path | None = None,
-                        revision: str | None = None, sampling=None) -> WonderlandPipeline:
+                        revision: str | None = None, sampling=None, alignment: bool = True) -> WonderlandPipeline:
         """Load a model family described by `<model_dir>/wonderland.json` (see `manifest.py`).
 
         `model_dir` is a local directory or a Hugging Face repo id ("owner/name", resolved through the
         cache first, see `hub.py`; `cache_dir` and `revision` as in diffusers). `sampling`: a
         `camera_video.speed.SamplingOptions` (another scheduler, a step cache, compiled blocks, dynamic CFG,
-        the camera-LoRA fused)."""
+        the camera-LoRA fused). `alignment`: apply the family's alignment-LoRA (`wonderland.align`) when its
+        manifest names one; False (`wonderland-generate --no-alignment`) samples the unaligned model."""
         import diffusers
         from safetensors.torch import load_file
 
@@ -121,6 +122,10 @@ class WonderlandPipeline:
         stats: dict[str, StageStats] = {}
         with StageTimer(stats, "load", device):
             transformer = load_camera_transformer(load_base(manifest.base, dtype), manifest.camera)
+            if alignment and manifest.alignment is not None:
+                from ..align.lora import apply_alignment
+
+                apply_alignment(transformer, manifest.alignment)
             transformer.eval().requires_grad_(False)
             sched_cfg = json.loads((manifest.base / "scheduler" / "scheduler_config.json").read_text())
             scheduler = getattr(diffusers, sched_cfg["_class_name"]).from_pretrained(manifest.base,
