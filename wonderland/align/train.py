@@ -72,7 +72,9 @@ class Parts:
         vp = pipe.video_pipe
         self.transformer, self.vae, self.scheduler, self.lalrm = vp.transformer, vp.vae, vp.scheduler, pipe.lalrm
         self.transformer.requires_grad_(False)
-        add_align_lora(self.transformer, cfg.lora.rank, cfg.lora.alpha, cfg.lora.targets)
+        with torch.random.fork_rng(devices=[]):  # peft draws lora_A from the global RNG: seed it
+            torch.manual_seed(cfg.trainer.seed)
+            add_align_lora(self.transformer, cfg.lora.rank, cfg.lora.alpha, cfg.lora.targets)
         set_trainable(self.transformer, cfg.lora.train_camera)
         if pipe.prompt_embeds is not None:
             pos = pipe.prompt_embeds["prompt_embeds"]

@@ -91,6 +91,7 @@ class WonderlandPipeline:
         self.prompt_embeds = prompt_embeds
         self.sampling = sampling or SamplingOptions()  # applied by from_pretrained (camera_video.speed)
         self.stats: dict[str, StageStats] = {}
+        self.alignment: Path | None = None  # the alignment component applied (from_pretrained), if any
 
     @property
     def device(self) -> torch.device:
@@ -156,6 +157,7 @@ class WonderlandPipeline:
             if manifest.prompt_embeds is not None:
                 embeds = {k: v.to(device, dtype) for k, v in load_file(str(manifest.prompt_embeds)).items()}
         pipe = cls(video_pipe, lalrm, manifest, embeds, sampling)
+        pipe.alignment = manifest.alignment if alignment else None
         pipe.stats.update(stats)
         return pipe
 
