@@ -89,6 +89,16 @@ class Parts:
             else float(d.get("guidance_scale", 6.0))
 
 
+    def load_component(self, folder) -> None:
+        """The LoRA values of a saved alignment component (its EMA) into this model's alignment-LoRA."""
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        from .lora import ADAPTER, WEIGHTS
+
+        set_peft_model_state_dict(self.transformer.base, load_file(str(Path(folder) / WEIGHTS)), adapter_name=ADAPTER)
+
+
 def datasets(cfg: AlignConfig, manifest):
     """(train, held-out) real clips at the family's size (camera_video's datasets)."""
     from camera_video.data import DataConfig, build_datasets
