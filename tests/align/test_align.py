@@ -177,3 +177,23 @@ def test_killed_run_resumes_bit_identically(family9, clips9, tmp_path):
     ema = {k: v for k, v in a.items() if "lora_B" in k}
     key = next(iter(ema))
     assert not torch.equal(ema[key], last["base." + key]) and ema[key].abs().sum() > 0
+
+
+def test_report_writes_json_table_and_frames(tmp_path):
+    import json
+
+    import imageio.v3 as iio
+
+    from wonderland.align.report import write_report
+
+    before = {"consistency_psnr": 7.5, "gaussians_psnr": 6.4, "video_psnr": 9.8, "denoising_loss": 0.78}
+    after = {**before, "consistency_psnr": 8.25}
+    clip = [tuple(torch.full((9, 3, 32, 48), v) for v in (0.0, 0.25, 0.5))]
+    write_report(tmp_path, before, after, clip, [tuple(x + 0.5 for x in clip[0])],
+                 {"family": "f", "component": "c", "clips": 1, "steps": 4})
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["change"]["consistency_psnr"] == pytest.approx(0.75) and data["change"]["video_psnr"] == 0
+    assert "| consistency_psnr | 7.500 | 8.250 | +0.750 |" in (tmp_path / "report.md").read_text()
+    png = iio.imread(tmp_path / "frames.png")
+    assert png.shape == (5 * 32, 5 * 48, 3)  # 5 rows, frames 0, 2, 4, 6, 8
+    assert [int(png[32 * r + 5, 5, 0]) for r in range(5)] == [0, 64, 128, 191, 255]  # truth, before, after rows

@@ -19,8 +19,10 @@ from .rollout import decode_with_grad, rollout
 
 
 @torch.no_grad()
-def held_out_scores(parts, clips, steps: int = 4, seed: int = 0, background: float = 1.0) -> dict[str, float]:
-    """parts: `train.Parts`; clips: dataset items {frames (F, 3, H, W), c2w, K, key} -> mean scores."""
+def held_out_scores(parts, clips, steps: int = 4, seed: int = 0, background: float = 1.0,
+                    keep: list | None = None) -> dict[str, float]:
+    """parts: `train.Parts`; clips: dataset items {frames (F, 3, H, W), c2w, K, key} -> mean scores. `keep`: a list
+    that receives (truth, video, render) (F, 3, H, W) each per clip."""
     from camera_video.data import collate, prepare_batch
     from camera_video.loss import i2v_loss
     from wonderland.render import render
@@ -46,6 +48,8 @@ def held_out_scores(parts, clips, steps: int = 4, seed: int = 0, background: flo
         video = decode_with_grad(parts.vae, latents)[0].clamp(0, 1)  # (F, 3, H, W)
         own = render(parts.lalrm(latents, cams).gaussians[0], cams[0], background).rgb.clamp(0, 1)
         truth = frames[0]
+        if keep is not None:
+            keep.append((truth.cpu(), video.cpu(), own.cpu()))
         scores = {"consistency_psnr": psnr(video[1:], own[1:]).mean(),
                   "gaussians_psnr": psnr(own[1:], truth[1:]).mean(), "video_psnr": psnr(video[1:], truth[1:]).mean()}
         prompts = lambda keys: parts.prompt.expand(len(keys), -1, -1)  # noqa: E731
