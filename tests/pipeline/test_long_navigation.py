@@ -81,6 +81,8 @@ def test_chunks_follow_the_plan_and_the_trajectory(walk, inputs):
     traj = load_trajectory(inputs / "walk.json").center_crop_resize(H, W)
     assert [(r.chunk.start, r.chunk.stop) for r in result.chunks] == [(0, 49), (48, 97), (96, 145)]
     assert [r.seed for r in result.chunks] == [3, 4, 5]
+    per_chunk = result.chunks[0].sampler["transformer_calls"]
+    assert per_chunk >= 2 and result.sampler["chunks"] == 3 and result.sampler["transformer_calls"] == 3 * per_chunk
     for prev, nxt in zip(result.chunks, result.chunks[1:]):
         assert torch.equal(nxt.cameras.c2w[0], prev.cameras.c2w[-1])  # continuity, exactly
         # Chunk k+1's video starts right after its conditioning frame, which chunk k supplies.
@@ -193,6 +195,7 @@ def test_cli_writes_one_scene_of_the_whole_walk(walk, written, inputs):
     assert walk_report["naive_gaussians"] == 3 * 49 * (H // 2) * (W // 2)
     assert [c["frames"] for c in walk_report["chunks"]] == [[0, 49], [48, 97], [96, 145]]
     assert all(c["seconds"]["video"] > 0 and c["resumed"] for c in walk_report["chunks"])
+    assert report["sampler"] == {}  # every chunk came from the store: this run sampled nothing
     assert sum(c["merge"]["kept"] for c in walk_report["chunks"]) == g.means.shape[0]
     assert report["settings"]["merge"] == "previous" and report["settings"]["chunk_overlap"] == 1
 

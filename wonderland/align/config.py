@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from omegaconf import DictConfig, OmegaConf
-
 from wonderland.checks import check_choice, check_float, check_int
 from wonderland.errors import InputError
-from wonderland.training import OptimConfig, TrainerConfig, check_optim, check_renamed, check_trainer
+from wonderland.training import OptimConfig, TrainerConfig, build_typed, check_optim, check_trainer
 
 DATA_KINDS = ("synthetic", "re10k", "acid", "dl3dv")
 
@@ -87,12 +85,7 @@ class AlignConfig:
 
 def to_schema(cfg) -> AlignConfig:
     """A composed Hydra/OmegaConf config (or an AlignConfig) -> a validated `AlignConfig`."""
-    if not isinstance(cfg, AlignConfig):
-        raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
-        check_renamed(raw)
-        cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(AlignConfig), raw))
-    check(cfg)
-    return cfg
+    return build_typed(AlignConfig, cfg, check)
 
 
 def check(cfg: AlignConfig) -> None:
