@@ -8,8 +8,8 @@ diffusion loss alone, which also moves the LoRA) must gain less, by a stated mar
 Measured (2 held-out clips, 4 sampling steps, seeds fixed; CPU, 2 threads): consistency 7.55 -> 8.13 dB
 (+0.57; control +0.28, so +0.29 from the reward), Gaussians vs ground truth 6.443 -> 6.445 dB, video vs ground
 truth 9.78 -> 10.05 dB, denoising loss 0.777 -> 0.705 (measured before main keyed the step generator by the
-micro-batch's global index; the test passes on the merged loop with these thresholds, values not re-recorded). Slow: two 24-step runs, about 4 minutes on an idle
-2-core machine (10 under load).
+micro-batch's global index; the test passes on the merged loop with these thresholds, values not re-recorded).
+Slow: two 24-step runs, about 4 minutes on an idle 2-core machine (10 under load).
 """
 
 import pytest
