@@ -45,15 +45,17 @@ def tiny_lalrm_kwargs(**overrides) -> dict:
     return {**_yaml(CONFIGS / "lalrm" / "model" / "tiny.yaml"), **overrides}
 
 
-def tiny_stock(seed: int = 0):
-    """The stock tiny CogVideoX transformer (`BASE_TINY`), randomly initialised from `seed`."""
+def tiny_stock(seed: int = 0, num_frames: int | None = None):
+    """The stock tiny CogVideoX transformer (`BASE_TINY`), randomly initialised from `seed`; `num_frames` changes
+    only the frame count it declares (RoPE: the weights are the same)."""
     from diffusers import CogVideoXTransformer3DModel
 
     from camera_video.models import BASE_TINY
 
+    frames = {} if num_frames is None else {"sample_frames": num_frames}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return CogVideoXTransformer3DModel(**BASE_TINY).eval()
+        return CogVideoXTransformer3DModel(**{**BASE_TINY, **frames}).eval()
 
 
 def perturb_trainable(model, scale: float = 0.1, seed: int = 1) -> None:
@@ -69,9 +71,10 @@ def perturb_trainable(model, scale: float = 0.1, seed: int = 1) -> None:
             w[:, w.shape[0]:] = torch.randn(w.shape[0], w.shape[0], generator=g) * scale
 
 
-def build_tiny_family(path: str | Path, seed: int = 0, name: str = "tiny-test") -> Path:
+def build_tiny_family(path: str | Path, seed: int = 0, name: str = "tiny-test", num_frames: int = 49) -> Path:
     """A complete model family of the tiny configs, written with `save_family` so the real loading path runs.
-    The camera layers are perturbed (a trained camera must matter); the LaLRM is its fresh initialisation."""
+    The camera layers are perturbed (a trained camera must matter); the LaLRM is its fresh initialisation.
+    `num_frames` < 49 (e.g. 9) makes a family that is much faster to sample and train on a CPU."""
     from diffusers import CogVideoXDPMScheduler
 
     from camera_video.models import BASE_TINY, SCHEDULER_5B_I2V, CameraVideoTransformer
@@ -80,7 +83,7 @@ def build_tiny_family(path: str | Path, seed: int = 0, name: str = "tiny-test") 
     from .pipeline.family import save_family
     from .vae import build_tiny_vae
 
-    stock = tiny_stock(seed)
+    stock = tiny_stock(seed, None if num_frames == 49 else num_frames)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         camera = CameraVideoTransformer(copy.deepcopy(stock), tiny_camera_config())
@@ -90,7 +93,8 @@ def build_tiny_family(path: str | Path, seed: int = 0, name: str = "tiny-test") 
         g = torch.Generator().manual_seed(seed)
         embeds = torch.randn(1, BASE_TINY["max_text_seq_length"], BASE_TINY["text_embed_dim"], generator=g)
     return save_family(path, stock, camera, vae, CogVideoXDPMScheduler(**SCHEDULER_5B_I2V), lalrm, *TINY_SIZE,
-                       name=name, prompt_embeds=embeds, negative_prompt_embeds=torch.zeros_like(embeds),
+                       num_frames=num_frames, name=name, prompt_embeds=embeds,
+                       negative_prompt_embeds=torch.zeros_like(embeds),
                        defaults={"num_inference_steps": 2, "guidance_scale": 2.0})
 
 

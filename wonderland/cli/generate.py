@@ -69,6 +69,8 @@ def build_parser() -> ArgumentParser:
     speed.add_argument("--compile", action="store_true", help="torch.compile the transformer blocks")
     speed.add_argument("--dynamic-cfg", action="store_true", help="dynamic guidance (the CogVideoX I2V demo's)")
     speed.add_argument("--fuse-lora", action="store_true", help="merge the camera-LoRA into the frozen weights")
+    p.add_argument("--no-alignment", action="store_true", help="ignore the family's VIST3A alignment-LoRA "
+                   "(wonderland.align) and sample the unaligned camera model")
     p.add_argument("--poses", choices=("trajectory", "colmap"), default="trajectory",
                    help="reconstruct with the conditioning poses, or re-estimate them with COLMAP")
     p.add_argument("--render-trajectory", type=existing_file, default=None, help="camera path of flythrough.mp4")
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..pipeline.outputs import write_outputs
 
     pipe = WonderlandPipeline.from_pretrained(manifest.root, device=device, dtype=dtype, offload=args.offload,
-                                              sampling=sampling)
+                                              sampling=sampling, alignment=not args.no_alignment)
     pipe.set_progress_bar(not args.quiet)
     for job, image, traj in ready:
         t0 = time.perf_counter()

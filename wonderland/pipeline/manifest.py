@@ -7,6 +7,7 @@
      "vae": null,                          # optional: a VAE folder other than <base>/vae
      "prompt_embeds": null,                # optional safetensors {"prompt_embeds", "negative_prompt_embeds"}
                                            #   for families without a T5 text encoder
+     "alignment": null,                    # optional: a VIST3A alignment-LoRA (wonderland.align), used when present
      "height": 480, "width": 720, "num_frames": 49, "fps": 8,
      "defaults": {"num_inference_steps": 50, "guidance_scale": 6.0, "prompt": ""}}
 
@@ -41,6 +42,7 @@ class Manifest:
     num_frames: int
     fps: float = 8.0
     defaults: dict = field(default_factory=dict)
+    alignment: Path | None = None  # the alignment component (wonderland/align/lora.py), if the family has one
 
     @property
     def has_text_encoder(self) -> bool:
@@ -88,6 +90,9 @@ def read_manifest(model_dir: str | Path) -> Manifest:
     embeds = resolve("prompt_embeds") if data.get("prompt_embeds") else None
     if embeds is not None and not embeds.is_file():
         raise InputError(path, "prompt_embeds", f"{embeds} does not exist")
+    alignment = resolve("alignment") if data.get("alignment") else None
+    if alignment is not None:
+        _need(alignment, path, "alignment", "config.json", "align_lora.safetensors")
     try:
         latent_shape(int(data["num_frames"]), int(data["height"]), int(data["width"]))
     except ValueError as e:
@@ -95,4 +100,4 @@ def read_manifest(model_dir: str | Path) -> Manifest:
     return Manifest(root=root, name=str(data.get("name", root.name)), base=base, camera=camera, lalrm=lalrm,
                     vae=vae, prompt_embeds=embeds, height=int(data["height"]), width=int(data["width"]),
                     num_frames=int(data["num_frames"]), fps=float(data.get("fps", 8)),
-                    defaults=dict(data.get("defaults", {})))
+                    defaults=dict(data.get("defaults", {})), alignment=alignment)

@@ -91,6 +91,7 @@ class WonderlandPipeline:
         self.prompt_embeds = prompt_embeds
         self.sampling = sampling or SamplingOptions()  # applied by from_pretrained (camera_video.speed)
         self.stats: dict[str, StageStats] = {}
+        self.alignment: Path | None = None  # the alignment component applied (from_pretrained), if any
 
     @property
     def device(self) -> torch.device:
@@ -99,13 +100,14 @@ class WonderlandPipeline:
     @classmethod
     def from_pretrained(cls, model_dir: str | Path, device: str | torch.device = "cpu",
                         dtype: torch.dtype = torch.float32, offload: str = "none", cache_dir: str | Path | None = None,
-                        revision: str | None = None, sampling=None) -> WonderlandPipeline:
+                        revision: str | None = None, sampling=None, alignment: bool = True) -> WonderlandPipeline:
         """Load a model family described by `<model_dir>/wonderland.json` (see `manifest.py`).
 
         `model_dir` is a local directory or a Hugging Face repo id ("owner/name", resolved through the
         cache first, see `hub.py`; `cache_dir` and `revision` as in diffusers). `sampling`: a
         `camera_video.speed.SamplingOptions` (another scheduler, a step cache, compiled blocks, dynamic CFG,
-        the camera-LoRA fused)."""
+        the camera-LoRA fused). `alignment`: apply the family's alignment-LoRA (`wonderland.align`) when its
+        manifest names one; False (`wonderland-generate --no-alignment`) samples the unaligned model."""
         import diffusers
         from safetensors.torch import load_file
 
@@ -121,6 +123,10 @@ class WonderlandPipeline:
         stats: dict[str, StageStats] = {}
         with StageTimer(stats, "load", device):
             transformer = load_camera_transformer(load_base(manifest.base, dtype), manifest.camera)
+            if alignment and manifest.alignment is not None:
+                from ..align.lora import apply_alignment
+
+                apply_alignment(transformer, manifest.alignment)
             transformer.eval().requires_grad_(False)
             sched_cfg = json.loads((manifest.base / "scheduler" / "scheduler_config.json").read_text())
             scheduler = getattr(diffusers, sched_cfg["_class_name"]).from_pretrained(manifest.base,
@@ -151,6 +157,7 @@ class WonderlandPipeline:
             if manifest.prompt_embeds is not None:
                 embeds = {k: v.to(device, dtype) for k, v in load_file(str(manifest.prompt_embeds)).items()}
         pipe = cls(video_pipe, lalrm, manifest, embeds, sampling)
+        pipe.alignment = manifest.alignment if alignment else None
         pipe.stats.update(stats)
         return pipe
 

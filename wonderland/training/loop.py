@@ -141,10 +141,10 @@ def fit(acc, task: Task, t: TrainerConfig, o: OptimConfig, config: dict | None =
             scalars = terms | {"lr": sched.get_last_lr()[0], "grad_norm": float(norm), "skipped": result.skipped,
                                "steps_per_s": (done - start) / (time.perf_counter() - t0)}
             run_log.write(done, scalars | (task.extra_scalars() if task.extra_scalars else {}))
+        if task.after_step is not None:  # before the checkpoint: what it updates (an EMA) is in that checkpoint
+            task.after_step(done, acc.unwrap_model(model))
         if done % t.checkpoint_every == 0 or done == stop:
             result.checkpoint = ckpt.save(done)
-        if task.after_step is not None:
-            task.after_step(done, acc.unwrap_model(model))
     run_log.close()
     if result.step >= t.max_steps:
         result.model_dir = _finish(acc, task, model, out)
