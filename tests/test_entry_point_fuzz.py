@@ -203,6 +203,7 @@ ENTRIES: list[Entry] = [
                   edge="default"),
               Opt("--cache", bad_choice("none", "fbc", "pab"), edge="none"),
               Opt("--cache-threshold", bad_float(0), edge="0"),
+              Opt("--camera-guidance", bad_float(0), edge="0"),
               Opt("--poses", bad_choice("trajectory", "colmap"), edge="trajectory"),
               Opt("--min-opacity", bad_float(0, 1), edge="0"),
               Opt("--frames", bad_int(2), edge="2"), Opt("--height", bad_int(1), edge="1"),

@@ -59,6 +59,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--offload", choices=("none", "model", "sequential"), default="none")
     from camera_video.speed import CACHES, SCHEDULERS  # light: no torch
 
+    p.add_argument("--camera-guidance", type=finite_float(0), default=None, metavar="S",
+                   help="camera guidance: v = v_base + S (v_camera - v_base), the model without its camera as the "
+                   "unconditional; 1 = none (default: the model family's; README 'Camera guidance')")
     speed = p.add_argument_group("sampling speed (each off by default; README 'Faster sampling')")
     speed.add_argument("--scheduler", choices=("default", *SCHEDULERS), default="default", metavar="NAME",
                        help="default (the model's), " + ", ".join(SCHEDULERS) + " (v-prediction, zero terminal SNR)")
@@ -173,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         device, dtype = resolve_device_dtype(args.device, args.dtype)
         render_cams = load_trajectory(args.render_trajectory) if args.render_trajectory else None
         sampling = SamplingOptions(args.scheduler, args.cache, args.cache_threshold, args.compile, args.dynamic_cfg,
-                                   args.fuse_lora)
+                                   args.fuse_lora, args.camera_guidance)
         preset = preset_from_args(args.preset, args) if args.preset else None
     except InputError as e:
         return fail(e)
