@@ -32,6 +32,8 @@ class ModelConfig:
     init_camera_weights: str | None = None  # start from a camera folder (a camera stage's <output_dir>/model)
     vae_scaling_factor: float | None = None  # tiny VAE only: latents to ~unit std (the real VAE's is 0.7)
     init_seed: int = 0  # seeds the random base of runs without `pretrained` (tiny), so checkpoints reload
+    pose_stream: bool = False  # attach VideoRFSplat's pose stream (camera_video.models.pose_stream); dry runs only
+    pose: dict = field(default_factory=dict)  # PoseStreamConfig fields (the pose stream's sizes)
 
 
 @dataclass
@@ -86,6 +88,15 @@ def check(cfg: TrainConfig) -> None:
             CameraControlConfig(**cfg.model.camera)
         except (TypeError, ValueError) as e:
             raise InputError(None, "model.camera", str(e).splitlines()[0]) from None
+    from .models import PoseStreamConfig
+
+    try:
+        PoseStreamConfig(**cfg.model.pose)
+    except (TypeError, ValueError) as e:
+        raise InputError(None, "model.pose", str(e).splitlines()[0]) from None
+    if cfg.model.pose_stream and (cfg.stage.name != "camera" or not cfg.trainer.dry_run):
+        raise InputError(None, "model.pose_stream", "training the pose stream is not built yet: only "
+                         "stage=camera trainer.dry_run=true (its sizes) accepts it", value=True)
     d = cfg.data
     check_choice(d.kind, "data.kind", DATA_KINDS)
     for key in ("height", "width"):

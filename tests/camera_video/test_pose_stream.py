@@ -122,3 +122,22 @@ def test_full_pose_stream_parameter_count_on_meta():
     print(f"pose DiT {blocks:,}, communication blocks {comm:,}")
     assert 20e6 < blocks < 30e6  # ~1.6 M per 256-wide CogVideoX block (attention 0.26 M, MLP 0.53 M, adaLN 0.79 M)
     assert comm > 0
+
+
+def test_dry_run_names_the_pose_stream_and_training_it_is_refused(capsys):
+    from camera_video.train import train
+    from wonderland.errors import InputError
+
+    from .conftest import compose
+
+    out = train(compose("model.pose_stream=true", "trainer.dry_run=true"))
+    pose, counts = out["pose_stream"], out["parameters"]
+    assert pose["comm_count"] == 13 and pose["total"] == counts["pose_stream"] == pose["pose_dit"] + pose["comm_blocks"]
+    assert f"pose stream: {pose['total']:,} (pose DiT" in capsys.readouterr().out
+    off = train(compose("trainer.dry_run=true"))
+    assert off["parameters"]["pose_stream"] == 0 and off["pose_stream"] == pose  # reported, not attached
+    assert off["parameters"]["total"] + pose["total"] == counts["total"]
+    with pytest.raises(InputError, match="model.pose_stream"):
+        train(compose("model=tiny", "model.pose_stream=true"))
+    with pytest.raises(InputError, match="model.pose"):
+        train(compose("trainer.dry_run=true", "model.pose.hidden=40"))
