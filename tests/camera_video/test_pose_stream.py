@@ -21,9 +21,7 @@ from camera_video.models import (
     rotary_embedding,
 )
 
-from .conftest import TINY_CAMERA, H, T, W, perturb_zero_layers, plucker_of, tiny_stock
-
-TINY_POSE = PoseStreamConfig(hidden=32, patch=2, heads=2, blocks=3, comm_every=1, comm_dim=16, comm_heads=2)
+from .conftest import TINY_CAMERA, TINY_POSE, H, T, W, perturb_zero_layers, plucker_of, tiny_stock
 
 
 @pytest.fixture(scope="module")
