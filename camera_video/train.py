@@ -148,10 +148,21 @@ def train(cfg) -> FitResult | dict:
     train_set, val_set = build_datasets(cfg.data)
     camera = cfg.stage.name == "camera"
 
+    pose = cfg.model.pose_stream
+
     def loss(model, items: dict, generator: torch.Generator) -> dict[str, torch.Tensor]:
         inputs = prepare_batch(items, prompts, vae, generator)
-        if not camera:
+        if not camera or (pose and cfg.model.pose_free):
             inputs.pop("plucker")
+        if pose:
+            from .pose_loss import joint_loss, pose_targets
+
+            lat = inputs["latents"]
+            inputs["pose_rays"] = pose_targets(items["c2w"].float(), items["K"].float(), lat.shape[-2] * 8,
+                                               lat.shape[-1] * 8, lat.shape[2])
+            inputs = {k: v.to(acc.device) for k, v in inputs.items()}
+            return joint_loss(model, scheduler, inputs, generator, cfg.model.video_loss_weight,
+                              cfg.model.pose_loss_weight)
         inputs = {k: v.to(acc.device) for k, v in inputs.items()}
         return {"loss": i2v_loss(model, scheduler, inputs, generator)}
 
@@ -164,10 +175,16 @@ def train(cfg) -> FitResult | dict:
 
     def save_model(core, folder: Path) -> None:
         core.save_camera(folder) if camera else core.base.save_pretrained(folder)
+        if core_pose_stream(core) is not None:
+            core.pose_stream.save_pretrained(folder / "pose_stream")
 
     task = Task(f"camera_video-{cfg.stage.name}", model, Shuffled(train_set, t.seed), loss, collate=collate,
                 trainable_only_checkpoints=True, save_model=save_model, after_step=after_step)
     return fit(acc, task, t, cfg.optim, config=asdict(cfg))
+
+
+def core_pose_stream(core):
+    return getattr(core, "pose_stream", None)
 
 
 def main(argv: list[str] | None = None) -> int:

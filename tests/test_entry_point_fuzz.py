@@ -332,7 +332,7 @@ ENTRIES: list[Entry] = [
                    Opt("model.camera.lora_rank", these("-1"), named="model.camera"),
                    Opt("model.init_seed", bad_int(0), edge="0"),
                    Opt("model.pose.hidden", these("40", "0"), named="model.pose"),
-                   Opt("model.pose_stream", these("true"), named="model.pose_stream"),
+                   Opt("model.pose_loss_weight", bad_float(0), edge="0"),
                    Opt("data.num_frames", these("10", "0"), named="data.num_frames"),
                    Opt("data.height", these("30", "-8", "0"), named="data.height"),
                    Opt("data.kind", bad_choice("synthetic", "re10k", "acid", "dl3dv", "mixed", "cache")),

@@ -136,6 +136,6 @@ def test_dry_run_names_the_pose_stream_and_training_it_is_refused(capsys):
     assert off["parameters"]["pose_stream"] == 0 and off["pose_stream"] == pose  # reported, not attached
     assert off["parameters"]["total"] + pose["total"] == counts["total"]
     with pytest.raises(InputError, match="model.pose_stream"):
-        train(compose("model=tiny", "model.pose_stream=true"))
+        train(compose("model=tiny", "model.pose_stream=true", "stage=base"))
     with pytest.raises(InputError, match="model.pose"):
         train(compose("trainer.dry_run=true", "model.pose.hidden=40"))
