@@ -16,6 +16,10 @@ the control branch, so a reused step is the same function as a computed one with
 control branch runs only on computed steps. Pyramid attention broadcast goes on every attention layer,
 main and control alike, each reusing its own output.
 
+Pose stream (VideoRFSplat, `attach_pose_stream`): with `pose_rays` / `pose_time` the pose DiT's blocks and the
+communication blocks run between the main blocks (`pose_stream.comm_schedule`) and forward returns (video
+prediction, pose velocity); without them the pose stream does not run.
+
 Inference helpers (what a sampler need not redo every step): `camera_tokens(plucker)` runs the two camera
 encoders once per trajectory (`forward(camera_tokens=...)` then skips them; identical outputs), and
 `fuse_camera_lora()` merges the camera-LoRA into the frozen projections (diffusers' `fuse_lora`, peft merge:
