@@ -122,7 +122,7 @@ def test_full_pose_stream_parameter_count_on_meta():
     assert comm > 0
 
 
-def test_dry_run_names_the_pose_stream_and_training_it_is_refused(capsys):
+def test_dry_run_names_the_pose_stream_and_bad_pose_keys_are_refused(capsys):
     from camera_video.train import train
     from wonderland.errors import InputError
 
