@@ -30,6 +30,11 @@ class ModelConfig:
     init_camera_weights: str | None = None  # start from a camera folder (a camera stage's <output_dir>/model)
     vae_scaling_factor: float | None = None  # tiny VAE only: latents to ~unit std (the real VAE's is 0.7)
     init_seed: int = 0  # seeds the random base of runs without `pretrained` (tiny), so checkpoints reload
+    pose_stream: bool = False  # attach and train VideoRFSplat's pose stream (camera_video.models.pose_stream)
+    pose: dict = field(default_factory=dict)  # PoseStreamConfig fields (the pose stream's sizes)
+    pose_free: bool = True  # pose-stream training without the camera branches' input (what --trajectory auto needs)
+    video_loss_weight: float = 1.0  # pose-stream training: total = video weight * v-pred + pose weight * flow
+    pose_loss_weight: float = 1.0
 
 
 @dataclass
@@ -77,6 +82,16 @@ def check(cfg: TrainConfig) -> None:
             CameraControlConfig(**cfg.model.camera)
         except (TypeError, ValueError) as e:
             raise InputError(None, "model.camera", str(e).splitlines()[0]) from None
+    from .models import PoseStreamConfig
+
+    try:
+        PoseStreamConfig(**cfg.model.pose)
+    except (TypeError, ValueError) as e:
+        raise InputError(None, "model.pose", str(e).splitlines()[0]) from None
+    if cfg.model.pose_stream and cfg.stage.name != "camera":
+        raise InputError(None, "model.pose_stream", "the pose stream trains with stage=camera", value=True)
+    for key in ("video_loss_weight", "pose_loss_weight"):
+        check_float(getattr(cfg.model, key), f"model.{key}", min=0.0)
     d = cfg.data
     check_choice(d.kind, "data.kind", DATA_KINDS)
     for key in ("height", "width"):

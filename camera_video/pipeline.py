@@ -4,7 +4,10 @@ The sampler is the base CogVideoX-5B-I2V one (diffusers' `CogVideoXImageToVideoP
 phase for phase): the image is VAE-encoded as latent frame 0 and zero-padded to T latent frames,
 then concatenated to the noisy latents on channels (16 + 16 = the transformer's 32 inputs);
 classifier-free guidance on text with the camera (Plücker map of the normalised trajectory) in both
-halves, fixed or (`use_dynamic_cfg`) diffusers' cosine schedule. With a fresh (zero-initialised) camera model
+halves, fixed or (`use_dynamic_cfg`) diffusers' cosine schedule. Camera guidance (`camera_guidance` s != 1)
+adds the same model without the camera (exactly the base model: every camera path is zero-initialised) as
+the unconditional of a second guidance, v = v_base + s (v_camera - v_base) (`camera_guided` gives the formula
+under text guidance). With a fresh (zero-initialised) camera model
 the latents equal the stock pipeline's (tests/camera_video/test_stock_sampler.py). Speed options (another
 scheduler, a step cache, compiled blocks): `camera_video.speed`. Returns scaled latents (B, 16, T, h, w) --
 the LaLRM's input -- with the normalised cameras they follow and the `PoseNormalization` that maps them
@@ -128,11 +131,14 @@ class CameraVideoPipeline(DiffusionPipeline):
                  negative_prompt_embeds: Tensor | None = None, num_inference_steps: int = 50,
                  guidance_scale: float = 6.0, use_dynamic_cfg: bool = False,
                  generator: torch.Generator | None = None, seed: int | None = None, output_type: str = "pt",
-                 return_dict: bool = True):
-        """image (B, 3, H, W) in [0, 1]; cameras (F,) or (B, F) of that image size; -> `CameraVideoPipelineOutput`."""
+                 return_dict: bool = True, camera_guidance: float = 1.0):
+        """image (B, 3, H, W) in [0, 1]; cameras (F,) or (B, F) of that image size; -> `CameraVideoPipelineOutput`.
+
+        `camera_guidance` s: see `camera_guided` (1 = no camera guidance, today's sampler exactly)."""
         # 1. Inputs: check everything before any heavy work
         if output_type not in ("pt", "latent"):
             raise InputError(None, "output_type", f"expected 'pt' or 'latent', got {output_type!r}")
+        camera_guidance = check_camera_guidance(camera_guidance, self.transformer)
         image, cameras = self._fit_inputs(image, cameras)
         batch, device, cfg = image.shape[0], self._execution_device, guidance_scale > 1.0
         if generator is None and seed is not None:
@@ -165,6 +171,9 @@ class CameraVideoPipeline(DiffusionPipeline):
         image_input = double(image_latents)
         # The camera encoders' output depends on the trajectory only: once per run, shared by both CFG halves.
         camera = tuple(None if x is None else double(x) for x in self.transformer.camera_tokens(plucker))
+        # Camera guidance's extra prediction: the same model without the camera (= the base model), on the
+        # text-unconditional half under text guidance, else on the conditional text.
+        no_camera_text = text[:batch] if camera_guidance != 1.0 else None
 
         # 6. Denoising loop (the base pipeline's, with the camera)
         from diffusers import CogVideoXDPMScheduler
@@ -187,12 +196,19 @@ class CameraVideoPipeline(DiffusionPipeline):
                                             return_dict=False)[0].float()
                     stats["reused_steps"] += int(caching and self.transformer._reuses_step())
                 stats["transformer_calls"] += 1
+                base_pred = None
+                if no_camera_text is not None:
+                    base_input = torch.cat([self.scheduler.scale_model_input(latents, step), image_latents], dim=2)
+                    with self.transformer.cache_context("no_camera") if caching else contextlib.nullcontext():
+                        base_pred = self.transformer(base_input, no_camera_text, step.expand(batch), ofs=ofs,
+                                                     image_rotary_emb=rope, return_dict=False)[0].float()
+                    stats["transformer_calls"] += 1
+                scale = 1.0
                 if cfg:
                     scale = dynamic_guidance(guidance_scale, step, num_inference_steps) if use_dynamic_cfg \
                         else guidance_scale
                     stats["guidance_scales"].append(scale)
-                    uncond, cond = pred.chunk(2)
-                    pred = uncond + scale * (cond - uncond)
+                pred = camera_guided(pred, base_pred, scale if cfg else None, camera_guidance)
                 if isinstance(self.scheduler, CogVideoXDPMScheduler):
                     latents, old_pred_original_sample = self.scheduler.step(
                         pred, old_pred_original_sample, step, timesteps[i - 1] if i > 0 else None, latents,
@@ -209,6 +225,40 @@ class CameraVideoPipeline(DiffusionPipeline):
         self.maybe_free_model_hooks()
         out = CameraVideoPipelineOutput(frames=frames, latents=latents, cameras=cams, normalization=norm, stats=stats)
         return out if return_dict else (frames, latents, cams, norm)
+
+
+def check_camera_guidance(camera_guidance: float, transformer) -> float:
+    """A finite s >= 0 that this transformer can apply (the no-camera pass needs an unfused camera-LoRA)."""
+    s = float(camera_guidance)
+    if not math.isfinite(s) or s < 0:
+        raise InputError(None, "camera_guidance", "expected a finite number >= 0", value=camera_guidance)
+    if s != 1.0 and getattr(transformer, "lora_fused", False):
+        raise InputError(None, "camera_guidance", "needs the model without its camera, which a fused camera-LoRA "
+                         "removes: do not fuse the LoRA (--fuse-lora) or use camera guidance 1", value=camera_guidance)
+    return s
+
+
+def camera_guided(pred: Tensor, base: Tensor | None, text_scale: float | None, camera_scale: float) -> Tensor:
+    """Combine one step's predictions (float32 (B', T, C, h, w); B' = 2B under text guidance).
+
+    pred = the camera model's predictions, [uncond; cond] text halves under text guidance (text_scale not None);
+    base = the no-camera model's prediction (B, ...) on the uncond text (under text guidance) or the cond text,
+    None when camera_scale == 1. With u = uncond text, c = cond text, ∅ = no camera, K = camera:
+
+      no text guidance:  v = v(c,∅) + s [v(c,K) - v(c,∅)]
+      text guidance g:   v = v(u,∅) + s [v(u,K) - v(u,∅)] + g [v(c,K) - v(u,K)]
+
+    the second being InstructPix2Pix's two-condition guidance (camera, then text on top: one extra batch
+    element per sample instead of two for guiding the text-guided prediction as a whole). s = 1 is the
+    sampler without camera guidance, and takes its exact path (no extra pass, bit-identical output).
+    """
+    if text_scale is not None:
+        uncond, cond = pred.chunk(2)
+        text_term = text_scale * (cond - uncond)
+        if base is None:
+            return uncond + text_term
+        return base + camera_scale * (uncond - base) + text_term
+    return pred if base is None else base + camera_scale * (pred - base)
 
 
 def dynamic_guidance(guidance_scale: float, timestep: Tensor, num_inference_steps: int) -> float:

@@ -13,6 +13,9 @@
 - `compile`: regional `torch.compile` of every CogVideoX block (main and control copies: one graph, reused),
   as diffusers' `compile_repeated_blocks` does; the first sampling run pays the compilation.
 - `dynamic_cfg`: the guidance schedule of diffusers' `CogVideoXImageToVideoPipeline(use_dynamic_cfg=True)`.
+- `camera_guidance`: not a speed option but a sampling one (`CameraVideoPipeline.__call__(camera_guidance=)`):
+  None = the family's default (`defaults.camera_guidance` in wonderland.json, else `DEFAULT_CAMERA_GUIDANCE`);
+  s != 1 costs one more transformer pass per step (half a batch under text guidance, a whole one without).
 - `fuse_lora`: merge the camera-LoRA into the frozen projections (`CameraVideoTransformer.fuse_camera_lora`):
   no LoRA matmuls per step, outputs equal within float rounding; for inference only (the model keeps it).
 """
@@ -33,6 +36,7 @@ SCHEDULERS: dict[str, tuple[str, dict]] = {
     "euler": ("EulerDiscreteScheduler", {}),
 }
 CACHES = ("none", "fbc", "pab")
+DEFAULT_CAMERA_GUIDANCE = 1.0  # chosen on the bundled family's test scenes (README "Camera guidance")
 
 
 @dataclass
@@ -43,8 +47,17 @@ class SamplingOptions:
     compile: bool = False
     dynamic_cfg: bool = False
     fuse_lora: bool = False
+    camera_guidance: float | None = None  # None: the family's default (see the module docstring)
 
     def __post_init__(self):
+        import math
+
+        s = self.camera_guidance
+        if s is not None and not (isinstance(s, int | float) and math.isfinite(s) and s >= 0):
+            raise InputError(None, "camera_guidance", "expected a finite number >= 0", value=s)
+        if s not in (None, 1.0) and self.fuse_lora:
+            raise InputError(None, "camera_guidance", "needs the model without its camera, which fuse_lora removes "
+                             "(use one or the other)", value=s)
         if self.scheduler != "default" and self.scheduler not in SCHEDULERS:
             raise InputError(None, "scheduler", f"expected default or one of {', '.join(SCHEDULERS)}",
                              value=self.scheduler)
@@ -58,6 +71,16 @@ class SamplingOptions:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def resolve_camera_guidance(options: SamplingOptions, family_defaults: dict) -> float:
+    """The camera guidance a run uses: the option, else the family's default, else DEFAULT_CAMERA_GUIDANCE; 1 when
+    the camera-LoRA is fused and nobody asked for more (a fused model has no camera-free pass)."""
+    if options.camera_guidance is not None:
+        return float(options.camera_guidance)
+    if options.fuse_lora:
+        return 1.0
+    return float(family_defaults.get("camera_guidance", DEFAULT_CAMERA_GUIDANCE))
 
 
 def make_scheduler(name: str, base_config):

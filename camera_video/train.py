@@ -10,6 +10,7 @@ resumed run continues bit-identically.
 
 from __future__ import annotations
 
+import copy
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -49,7 +50,21 @@ def build_model(cfg: TrainConfig, dtype: torch.dtype = torch.float32, meta: bool
                                          pretrained=None if meta else cfg.model.pretrained, dtype=dtype, meta=meta)
     if cfg.model.init_camera_weights and not meta:
         load_camera_into(model, cfg.model.init_camera_weights)
+    if cfg.model.pose_stream:
+        attach_pose(model, cfg, meta)
     return model
+
+
+def attach_pose(model, cfg: TrainConfig, meta: bool = False):
+    """The configured pose stream (`model.pose`) on `model` (on `meta`: sizes only) -> the stream."""
+    from accelerate import init_empty_weights
+
+    from .models import PoseStream, PoseStreamConfig
+
+    with init_empty_weights() if meta else torch.random.fork_rng(devices=[]):
+        if not meta:
+            torch.manual_seed(cfg.model.init_seed + 1)
+        return model.attach_pose_stream(PoseStream.for_video(model.config, PoseStreamConfig(**cfg.model.pose)))
 
 
 def build_vae_and_scheduler(cfg: TrainConfig):
@@ -88,10 +103,23 @@ def dry_run(cfg: TrainConfig) -> dict:
     memory = estimate_training_memory(counts, model.config, cfg)
     for k, v in counts.items():
         print(f"{k:>16s}: {v:,}")
+    pose = pose_stream_report(model, cfg)
+    print(f"{'pose stream':>16s}: {pose['total']:,} (pose DiT {pose['pose_dit']:,} + {pose['comm_count']} "
+          f"communication blocks {pose['comm_blocks']:,}; "
+          f"{'attached' if cfg.model.pose_stream else 'not attached: model.pose_stream=true'})")
     print("memory per process, micro-batch of 1 clip (estimate):")
     for k, v in memory.items():
         print(f"{k:>16s}: {v / 2**30:.1f} GiB")
-    return {"parameters": counts, "memory_bytes": memory}
+    return {"parameters": counts, "memory_bytes": memory, "pose_stream": pose}
+
+
+def pose_stream_report(model, cfg: TrainConfig) -> dict[str, int]:
+    """Parameters of the configured pose stream (the attached one, else one built on `meta` for the report)."""
+    stream = model.pose_stream if model.pose_stream is not None else \
+        attach_pose(copy.copy(model), cfg, meta=True)
+    dit = sum(p.numel() for n, p in stream.named_parameters() if not n.startswith("comm."))
+    comm = sum(p.numel() for p in stream.comm.parameters())
+    return {"pose_dit": dit, "comm_blocks": comm, "comm_count": len(stream.comm), "total": dit + comm}
 
 
 def _trainable_in_fp32(model):
@@ -120,10 +148,21 @@ def train(cfg) -> FitResult | dict:
     train_set, val_set = build_datasets(cfg.data)
     camera = cfg.stage.name == "camera"
 
+    pose = cfg.model.pose_stream
+
     def loss(model, items: dict, generator: torch.Generator) -> dict[str, torch.Tensor]:
         inputs = prepare_batch(items, prompts, vae, generator)
-        if not camera:
+        if not camera or (pose and cfg.model.pose_free):
             inputs.pop("plucker")
+        if pose:
+            from .pose_loss import joint_loss, pose_targets
+
+            lat = inputs["latents"]
+            inputs["pose_rays"] = pose_targets(items["c2w"].float(), items["K"].float(), lat.shape[-2] * 8,
+                                               lat.shape[-1] * 8, lat.shape[2])
+            inputs = {k: v.to(acc.device) for k, v in inputs.items()}
+            return joint_loss(model, scheduler, inputs, generator, cfg.model.video_loss_weight,
+                              cfg.model.pose_loss_weight)
         inputs = {k: v.to(acc.device) for k, v in inputs.items()}
         return {"loss": i2v_loss(model, scheduler, inputs, generator)}
 
@@ -136,10 +175,16 @@ def train(cfg) -> FitResult | dict:
 
     def save_model(core, folder: Path) -> None:
         core.save_camera(folder) if camera else core.base.save_pretrained(folder)
+        if core_pose_stream(core) is not None:
+            core.pose_stream.save_pretrained(folder / "pose_stream")
 
     task = Task(f"camera_video-{cfg.stage.name}", model, Shuffled(train_set, t.seed), loss, collate=collate,
                 trainable_only_checkpoints=True, save_model=save_model, after_step=after_step)
     return fit(acc, task, t, cfg.optim, config=asdict(cfg))
+
+
+def core_pose_stream(core):
+    return getattr(core, "pose_stream", None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -126,6 +126,8 @@ def parameter_report(model: CameraVideoTransformer) -> dict[str, int]:
         parts[name] = count(module.parameters()) if module is not None else 0
     parts["control_blocks"] = count(model.control.blocks.parameters()) if model.control else 0
     parts["zero_linears"] = count(model.control.zero_linears.parameters()) if model.control else 0
+    stream = model.pose_stream
+    parts["pose_stream"] = count(stream.parameters()) if stream is not None else 0
     parts["trainable"] = count(p for p in model.parameters() if p.requires_grad)
     parts["total"] = count(model.parameters())
     return parts

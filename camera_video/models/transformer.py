@@ -16,6 +16,10 @@ the control branch, so a reused step is the same function as a computed one with
 control branch runs only on computed steps. Pyramid attention broadcast goes on every attention layer,
 main and control alike, each reusing its own output.
 
+Pose stream (VideoRFSplat, `attach_pose_stream`): with `pose_rays` / `pose_time` the pose DiT's blocks and the
+communication blocks run between the main blocks (`pose_stream.comm_schedule`) and forward returns (video
+prediction, pose velocity); without them the pose stream does not run.
+
 Inference helpers (what a sampler need not redo every step): `camera_tokens(plucker)` runs the two camera
 encoders once per trajectory (`forward(camera_tokens=...)` then skips them; identical outputs), and
 `fuse_camera_lora()` merges the camera-LoRA into the frozen projections (diffusers' `fuse_lora`, peft merge:
@@ -39,6 +43,7 @@ from wonderland.errors import InputError
 from ..lora import ADAPTER_NAME, LORA_WEIGHTS, add_camera_lora, load_lora_state_dict
 from .camera_model import CameraControlModel
 from .config import CameraControlConfig
+from .pose_stream import PoseStream, PoseStreamConfig
 
 
 @contextlib.contextmanager
@@ -78,8 +83,20 @@ class CameraVideoTransformer(nn.Module, CacheMixin):
         if c.lora_rank:
             add_camera_lora(base, c.lora_rank, c.lora_alpha, tuple(c.lora_targets))
         self.base = base
+        self.pose_stream = None  # VideoRFSplat's pose stream: `attach_pose_stream`
         self.gradient_checkpointing = False
         self.freeze_base()
+
+    def attach_pose_stream(self, pose: PoseStreamConfig | PoseStream) -> PoseStream:
+        """Side-attach a pose stream (fresh from a `PoseStreamConfig`, or a built one) on this model's device and
+        dtype. Its communication blocks start at zero, so the video output is unchanged until it trains."""
+        stream = PoseStream.for_video(self.config, pose) if isinstance(pose, PoseStreamConfig) else pose
+        p = next(stream.parameters())
+        if (p.device, p.dtype) != (self.device, self.dtype):
+            stream = stream.to(device=self.device, dtype=self.dtype)
+        self.pose_stream = stream
+        self.pose_stream.requires_grad_(True)
+        return self.pose_stream
 
     @property
     def camera_config(self) -> CameraControlConfig:
@@ -207,13 +224,17 @@ class CameraVideoTransformer(nn.Module, CacheMixin):
     def forward(self, hidden_states: Tensor, encoder_hidden_states: Tensor, timestep: Tensor | int,
                 plucker: Tensor | None = None, timestep_cond: Tensor | None = None, ofs: Tensor | None = None,
                 image_rotary_emb: tuple[Tensor, Tensor] | None = None, attention_kwargs: dict | None = None,
-                return_dict: bool = True, camera_tokens: tuple[Tensor | None, Tensor | None] | None = None):
-        """As `CogVideoXTransformer3DModel.forward`, plus the camera.
+                return_dict: bool = True, camera_tokens: tuple[Tensor | None, Tensor | None] | None = None,
+                pose_rays: Tensor | None = None, pose_time: Tensor | None = None):
+        """As `CogVideoXTransformer3DModel.forward`, plus the camera (and the pose stream).
 
         hidden_states (B, T, C_in, h, w) (noisy latents ++ image latents on channels for I2V);
         encoder_hidden_states (B, L, text_dim); plucker (B, F = 4T - 3, 6, 8h, 8w) or None, or instead
         camera_tokens = `self.camera_tokens(plucker)` computed once (each (B, N, D) or None).
-        Returns the prediction (B, T, C_out, h, w).
+        Returns the prediction (B, T, C_out, h, w). With a pose stream attached and pose_rays (B, T, 6, h, w)
+        (noisy ray maps at latent resolution) at pose_time (B,) (normalised, 1 = noise), the pose stream runs
+        beside the blocks (`pose_stream.comm_schedule`) and the return value is the tuple (video prediction,
+        pose velocity (B, T, 6, h, w)) whatever return_dict says.
         """
         from diffusers.models.modeling_outputs import Transformer2DModelOutput
 
@@ -254,6 +275,8 @@ class CameraVideoTransformer(nn.Module, CacheMixin):
         # so that a step the first-block cache reuses skips it (same values: it does not depend on main blocks).
         residuals: list[Tensor] = []
         text_in = text
+        pose = self._pose_start(pose_rays, pose_time, encoder_hidden_states)
+        comm = dict(self.pose_stream.schedule) if pose is not None else {}
         with _lora_scale(base, lora_scale):
             for i, block in enumerate(base.transformer_blocks):
                 video, text = self._run(block, video, text, emb, image_rotary_emb, attention_kwargs)
@@ -262,10 +285,37 @@ class CameraVideoTransformer(nn.Module, CacheMixin):
                                              run=self._run)
                 if i < len(residuals):
                     video = video + residuals[i]
+                if i in comm:  # pose block k, then communication block k
+                    k = comm[i]
+                    pose[0], pose[1] = self._run(self.pose_stream.pose_blocks[k], pose[0], pose[1], pose[2])
+                    video, pose[0] = self._run(self.pose_stream.comm[k], video, emb, pose[0], pose[2])
+        pose_pred = self._pose_finish(pose, len(comm), pose_rays)
 
         # 5. Output norms and projection, then unpatchify as the base does (CogVideoX 1.0)
         video = base.proj_out(base.norm_out(base.norm_final(video), temb=emb))
         p = base.config.patch_size
         out = video.reshape(batch_size, num_frames, height // p, width // p, -1, p, p)
         out = out.permute(0, 1, 4, 2, 5, 3, 6).flatten(5, 6).flatten(3, 4)
+        if pose_pred is not None:
+            return out, pose_pred
         return Transformer2DModelOutput(sample=out) if return_dict else (out,)
+
+    def _pose_start(self, pose_rays: Tensor | None, pose_time: Tensor | None, text: Tensor) -> list[Tensor] | None:
+        """[pose tokens, pose text tokens, pose time embedding], or None without pose input."""
+        if pose_rays is None:
+            return None
+        if self.pose_stream is None:
+            raise ValueError("pose_rays given but no pose stream is attached (attach_pose_stream)")
+        if pose_time is None:
+            raise ValueError("pose_rays need pose_time (B,) in [0, 1]")
+        if getattr(self, "is_cache_enabled", False):
+            raise ValueError("the step caches do not support the pose stream")
+        return list(self.pose_stream.embed(pose_rays.to(self.dtype), pose_time.to(self.dtype), text))
+
+    def _pose_finish(self, pose: list[Tensor] | None, done: int, pose_rays: Tensor | None) -> Tensor | None:
+        """The pose blocks after the last communication block, then the pose head."""
+        if pose is None:
+            return None
+        for k in range(done, len(self.pose_stream.pose_blocks)):
+            pose[0], pose[1] = self._run(self.pose_stream.pose_blocks[k], pose[0], pose[1], pose[2])
+        return self.pose_stream.head(pose[0], pose[2], tuple(pose_rays.shape))

@@ -8,7 +8,13 @@ import copy
 import pytest
 import torch
 
-from camera_video.models import BASE_TINY, CameraControlConfig, CameraVideoTransformer, rotary_embedding
+from camera_video.models import (
+    BASE_TINY,
+    CameraControlConfig,
+    CameraVideoTransformer,
+    PoseStreamConfig,
+    rotary_embedding,
+)
 from wonderland.geometry import normalize_cameras, plucker_embedding
 from wonderland.testing import CONFIGS, tiny_camera_config, tiny_stock
 from wonderland.testing import compose as compose_config
@@ -19,6 +25,8 @@ from wonderland.trajectories import make_preset
 # configs/camera_video/model/tiny.yaml: encoder of width 8 with one 3x3x3 layer, one control block, LoRA rank 4.
 TINY_CAMERA = tiny_camera_config()
 H, W, F, T = 32, 48, 49, 13
+# configs/camera_video/model/tiny.yaml `pose:` except comm_every 1 (tests attach it to 3-block bases).
+TINY_POSE = PoseStreamConfig(hidden=32, patch=2, heads=2, blocks=3, comm_every=1, comm_dim=16, comm_heads=2)
 __all__ = ["perturb_zero_layers", "tiny_stock"]
 
 

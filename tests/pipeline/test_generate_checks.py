@@ -75,3 +75,13 @@ def test_image_upscaled_2x_gives_no_warning(tmp_path, no_model):
     with warnings.catch_warnings(), pytest.raises(Loaded):
         warnings.simplefilter("error", UserWarning)  # a warning fails the test
         generate([str(tmp_path / "half.png"), "--preset", "orbit", "--out", str(tmp_path / "out")])
+
+
+def test_trajectory_auto_is_refused_by_a_family_without_a_pose_stream(photo, tmp_path, capsys, no_model):
+    out = tmp_path / "out"
+    assert run([str(photo), "--trajectory", "auto", "--out", str(out)], capsys) == (2, [
+        "wonderland-generate: error: --trajectory auto: the model family 'wonderland-demo' has no pose stream to "
+        "propose a camera path; give --trajectory FILE or --preset NAME"])
+    assert not out.exists()
+    code, err = run([str(photo), "--trajectory", str(tmp_path / "auto.json"), "--out", str(out)], capsys)
+    assert code == 2 and "auto.json" in err[-1]  # any other value is still a file that must exist

@@ -36,7 +36,8 @@ def test_speed_options_are_applied_and_reported(tiny_family, tmp_path):
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     assert report["settings"]["sampling"] == {"scheduler": "unipc", "cache": "fbc", "cache_threshold": 1e9,
-                                              "compile": False, "dynamic_cfg": True, "fuse_lora": True}
+                                              "compile": False, "dynamic_cfg": True, "fuse_lora": True,
+                                              "camera_guidance": None}
     sampler = report["sampler"]
     assert sampler["scheduler"] == "UniPCMultistepScheduler" and sampler["steps"] == sampler["transformer_calls"] == 3
     assert sampler["reused_steps"] == 2  # threshold 1e9: every step after the first reuses the cached residual
@@ -46,7 +47,9 @@ def test_speed_options_are_applied_and_reported(tiny_family, tmp_path):
 @pytest.mark.parametrize("args,expect", [(["--scheduler", "lcm"], "--scheduler lcm: expected one of default"),
                                          (["--cache", "tea"], "--cache tea: expected one of"),
                                          (["--cache", "pab", "--compile"], "pab"),
-                                         (["--cache-threshold", "-1"], "--cache-threshold -1: expected")])
+                                         (["--cache-threshold", "-1"], "--cache-threshold -1: expected"),
+                                         (["--camera-guidance", "-1"], "--camera-guidance -1: expected"),
+                                         (["--camera-guidance", "2", "--fuse-lora"], "camera_guidance")])
 def test_bad_speed_options_exit_2_before_loading(args, expect, tiny_family, tmp_path, capsys, monkeypatch):
     from PIL import Image
 

@@ -36,12 +36,28 @@ def default_model_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "models" / "wonderland-demo"
 
 
+def trajectory_source(text: str) -> Path | str:
+    """--trajectory: 'auto' or an existing file."""
+    return AUTO if text == AUTO else existing_file(text)
+
+
+AUTO = "auto"
+
+
+def check_auto(args: argparse.Namespace, manifest) -> None:
+    """--trajectory auto needs a pose stream (VideoRFSplat), which no model family has yet."""
+    if args.trajectory == AUTO:
+        raise InputError(None, "--trajectory", f"the model family '{manifest.name}' has no pose stream to propose "
+                         "a camera path; give --trajectory FILE or --preset NAME", value=AUTO)
+
+
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images", nargs="*", type=Path, help="input image(s)")
     src = p.add_argument_group("camera path (one of)")
-    src.add_argument("--trajectory", type=existing_file,
-                     help="trajectory file (project JSON, RE10K .txt, transforms.json)")
+    src.add_argument("--trajectory", type=trajectory_source,
+                     help="trajectory file (project JSON, RE10K .txt, transforms.json), or 'auto': the model proposes "
+                     "the path (needs a family with a pose stream)")
     src.add_argument("--preset", choices=sorted(PRESETS), metavar="NAME",
                      help="named preset (orbit, spiral, dolly_in, ...) with the preset options below")
     p.add_argument("--list", type=existing_file, help="text file of 'image [trajectory]' lines, processed in one run")
@@ -59,6 +75,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--offload", choices=("none", "model", "sequential"), default="none")
     from camera_video.speed import CACHES, SCHEDULERS  # light: no torch
 
+    p.add_argument("--camera-guidance", type=finite_float(0), default=None, metavar="S",
+                   help="camera guidance: v = v_base + S (v_camera - v_base), the model without its camera as the "
+                   "unconditional; 1 = none (default: the model family's; README 'Camera guidance')")
     speed = p.add_argument_group("sampling speed (each off by default; README 'Faster sampling')")
     speed.add_argument("--scheduler", choices=("default", *SCHEDULERS), default="default", metavar="NAME",
                        help="default (the model's), " + ", ".join(SCHEDULERS) + " (v-prediction, zero terminal SNR)")
@@ -172,10 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         jobs = collect_jobs(args)
         model_dir = resolve_model_dir(args.model) if args.model else default_model_dir()
         manifest = read_manifest(model_dir)
+        check_auto(args, manifest)
         device, dtype = resolve_device_dtype(args.device, args.dtype)
         render_cams = load_trajectory(args.render_trajectory) if args.render_trajectory else None
         sampling = SamplingOptions(args.scheduler, args.cache, args.cache_threshold, args.compile, args.dynamic_cfg,
-                                   args.fuse_lora)
+                                   args.fuse_lora, args.camera_guidance)
         preset = preset_from_args(args.preset, args) if args.preset else None
     except InputError as e:
         return fail(e)

@@ -2,6 +2,7 @@
 
 from .cameras import OPENGL_TO_OPENCV, Cameras, K_from_fov, center_crop_box, make_K, rigid_inverse
 from .poses import PoseNormalization, normalize_cameras, normalize_poses, umeyama
+from .ray_fit import cameras_from_plucker
 from .rays import pixel_centers, plucker_embedding, ray_bundle
 from .rotations import (
     axis_angle_to_matrix,
@@ -14,7 +15,7 @@ from .rotations import (
 )
 
 __all__ = [
-    "OPENGL_TO_OPENCV", "Cameras", "K_from_fov", "center_crop_box", "make_K", "rigid_inverse",
+    "OPENGL_TO_OPENCV", "Cameras", "cameras_from_plucker", "K_from_fov", "center_crop_box", "make_K", "rigid_inverse",
     "PoseNormalization", "normalize_cameras", "normalize_poses", "pixel_centers", "plucker_embedding",
     "ray_bundle", "axis_angle_to_matrix", "geodesic_angle", "is_rotation", "look_at", "matrix_to_quat",
     "quat_to_matrix", "slerp", "umeyama",

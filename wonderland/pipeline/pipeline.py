@@ -106,8 +106,8 @@ class WonderlandPipeline:
         `model_dir` is a local directory or a Hugging Face repo id ("owner/name", resolved through the
         cache first, see `hub.py`; `cache_dir` and `revision` as in diffusers). `sampling`: a
         `camera_video.speed.SamplingOptions` (another scheduler, a step cache, compiled blocks, dynamic CFG,
-        the camera-LoRA fused). `alignment`: apply the family's alignment-LoRA (`wonderland.align`) when its
-        manifest names one; False (`wonderland-generate --no-alignment`) samples the unaligned model."""
+        the camera-LoRA fused, camera guidance). `alignment`: apply the family's alignment-LoRA (`wonderland.align`)
+        when its manifest names one; False (`wonderland-generate --no-alignment`) samples the unaligned model."""
         import diffusers
         from safetensors.torch import load_file
 
@@ -181,6 +181,8 @@ class WonderlandPipeline:
     def generate_video(self, image: Tensor, trajectory: Cameras, prompt: str | None = None, seed: int = 0,
                        num_inference_steps: int | None = None, guidance_scale: float | None = None) -> VideoResult:
         """image (3, H, W) in [0, 1], any size; trajectory (F,) -> the generated video and its latents."""
+        from camera_video.speed import resolve_camera_guidance
+
         m, d = self.manifest, self.manifest.defaults
         prepared = fit_image(image, m.height, m.width)
         cams = self.fit_trajectory(trajectory).to(torch.float32)
@@ -191,13 +193,15 @@ class WonderlandPipeline:
         else:
             text = {"prompt": prompt}
         steps = num_inference_steps or d.get("num_inference_steps", 50)
+        camera_guidance = resolve_camera_guidance(self.sampling, d)
         with StageTimer(self.stats, "video", self.device):
             out = self.video_pipe(prepared.image[None], cams, **text, num_inference_steps=steps,
                                   guidance_scale=guidance_scale if guidance_scale is not None
                                   else d.get("guidance_scale", 6.0), use_dynamic_cfg=self.sampling.dynamic_cfg,
-                                  generator=torch.Generator().manual_seed(seed))
+                                  generator=torch.Generator().manual_seed(seed), camera_guidance=camera_guidance)
         norm = PoseNormalization(out.normalization.reference[0], out.normalization.scale[0])
         sampler = {"scheduler": type(self.video_pipe.scheduler).__name__, "steps": steps,
+                   "camera_guidance": camera_guidance,
                    **{k: out.stats[k] for k in ("transformer_calls", "reused_steps", "guidance_scales")}}
         return VideoResult(out.frames[0].float().cpu(), out.latents[0].float(), cams, norm, prepared, sampler)
 
