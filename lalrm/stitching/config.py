@@ -56,7 +56,7 @@ class SearchConfig:
     stitch: str = "conv3d_k5x3x3_o1024_s4x2x2_p2x1x1"
     layers: list[str] | None = None  # null: every candidate layer of the adapter
     ridge: float = 1e-4
-    criterion: str = "mse"
+    criterion: str = "relative"  # k* = argmin relative MSE (1 - R^2) | mse (VIST3A's plain MSE)
     num_clips: int = 200
     batch_size: int = 1
     seed: int = 0

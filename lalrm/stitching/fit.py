@@ -31,10 +31,10 @@ ADAPTER_NAME = "stitching"
 def add_lora(decoder: StitchedDecoder, rank: int, alpha: float) -> None:
     """Freeze the decoder's 3D-model layers, put LoRA on their Linear/Conv modules; the conv and extras train."""
     decoder.requires_grad_(rank == 0)
-    if rank > 0:
+    targets = [f"model.{n}" for n in decoder.model.lora_targets(decoder.config.layer)]
+    if rank > 0 and targets:  # none when the cut is after the last wrappable layer: the conv and extras train
         from peft import LoraConfig
 
-        targets = [f"model.{n}" for n in decoder.model.lora_targets(decoder.config.layer)]
         decoder.add_adapter(LoraConfig(r=rank, lora_alpha=alpha, init_lora_weights=True, target_modules=targets),
                             adapter_name=ADAPTER_NAME)
     trainable = set(decoder.trainable_parameters())

@@ -109,14 +109,15 @@ class SearchResult:
                            for n, f in self.fits.items()]}
 
 
-def choose(fits: dict[str, LinearFit], criterion: str = "mse") -> SearchResult:
-    """k* = the layer with the smallest `mse` (VIST3A) or `relative` MSE; the first one on a tie."""
+def choose(fits: dict[str, LinearFit], criterion: str = "relative") -> SearchResult:
+    """k* = the layer with the smallest `relative` MSE (1 - R^2: invariant to the layer's scale) or plain `mse`
+    (VIST3A); the first one on a tie."""
     key = (lambda n: fits[n].mse) if criterion == "mse" else (lambda n: fits[n].relative_mse)
     return SearchResult(fits, min(fits, key=key), criterion)
 
 
 def search_model(model, vae, clips: Iterable[tuple[Tensor, object]], spec: StitchSpec, layers: Sequence[str],
-                 ridge: float = 1e-4, criterion: str = "mse") -> SearchResult:
+                 ridge: float = 1e-4, criterion: str = "relative") -> SearchResult:
     """The search for a `Stitchable` model: clips of (frames (B, F, 3, H, W), cameras (B, F)) at the VAE's size;
     the latents come from the frozen `vae`, the activations from the model on frames at its `rgb_size`."""
     from wonderland.vae import encode_video

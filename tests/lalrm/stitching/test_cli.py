@@ -48,7 +48,7 @@ def test_search_writes_the_mse_per_layer_the_plot_and_the_decoder_at_the_best_la
     report = json.loads((searched / "search.json").read_text())
     layers = {r["name"]: r for r in report["layers"]}
     assert list(layers) == RGBLRM.from_pretrained(rgb_dir).candidate_layers()
-    assert report["best"] == min(layers, key=lambda n: layers[n]["mse"]) and report["criterion"] == "mse"
+    assert report["best"] == min(layers, key=lambda n: layers[n]["relative_mse"]) and report["criterion"] == "relative"
     assert report["rows"] == 16 * 3 * 2 * 3 and report["stitch"] == STITCH
     assert iio.imread(searched / "mse.png").ndim == 3
     assert sorted(p.name for p in searched.iterdir()) == ["decoder", "mse.png", "search.json"]  # no temporaries
@@ -100,6 +100,15 @@ def test_bad_search_values_exit_2_with_one_line_before_writing_anything(override
     assert not out.exists()
 
 
+@pytest.fixture(scope="module")
+def start(rgb_dir, tmp_path_factory):
+    """A stitched decoder at `tokenizer` (the search's k* on an untrained model is arbitrary): LoRA has the
+    transformer blocks to wrap."""
+    path = tmp_path_factory.mktemp("start") / "decoder"
+    StitchedDecoder.from_model(RGBLRM.from_pretrained(rgb_dir), "rgb_lrm", "tokenizer", STITCH).save_pretrained(path)
+    return path
+
+
 def fit_args(synth_root, rgb_dir, decoder, out, *extra) -> list[str]:
     return ["fit", f"decoder={decoder}", *common(synth_root, rgb_dir), f"trainer.output_dir={out}",
             "trainer.max_steps=2", "trainer.batch_size=1", "trainer.checkpoint_every=1", "trainer.log_every=1",
@@ -111,9 +120,8 @@ def weights(folder):
     return load_file(folder / "diffusion_pytorch_model.safetensors")
 
 
-def test_fit_trains_stitch_and_lora_saves_a_plain_decoder_and_resumes_after_a_kill(searched, synth_root, rgb_dir,
+def test_fit_trains_stitch_and_lora_saves_a_plain_decoder_and_resumes_after_a_kill(start, synth_root, rgb_dir,
                                                                                     tmp_path):
-    start = searched / "decoder"
     assert main(fit_args(synth_root, rgb_dir, start, tmp_path / "full")) == 0
     final = weights(tmp_path / "full" / "model")
     before = weights(start)
@@ -137,10 +145,9 @@ def test_fit_trains_stitch_and_lora_saves_a_plain_decoder_and_resumes_after_a_ki
     assert all(torch.equal(resumed[k], final[k]) for k in final)
 
 
-def test_fit_without_lora_trains_every_kept_layer(searched, synth_root, rgb_dir, tmp_path):
-    assert main(fit_args(synth_root, rgb_dir, searched / "decoder", tmp_path / "run", "lora.rank=0",
-                         "trainer.max_steps=1")) == 0
-    final, before = weights(tmp_path / "run" / "model"), weights(searched / "decoder")
+def test_fit_without_lora_trains_every_kept_layer(start, synth_root, rgb_dir, tmp_path):
+    assert main(fit_args(synth_root, rgb_dir, start, tmp_path / "run", "lora.rank=0", "trainer.max_steps=1")) == 0
+    final, before = weights(tmp_path / "run" / "model"), weights(start)
     assert any("norm" in k and not torch.equal(final[k], before[k]) for k in final)
 
 
@@ -154,12 +161,12 @@ def test_fit_without_lora_trains_every_kept_layer(searched, synth_root, rgb_dir,
     ("decoder=/nonexistent", "decoder=/nonexistent: expected an existing folder"),
     ("model.path=RGB2", "was stitched from another model"),
 ])
-def test_bad_fit_values_exit_2_before_any_work(override, words, searched, synth_root, rgb_dir, tmp_path, capsys):
+def test_bad_fit_values_exit_2_before_any_work(override, words, start, synth_root, rgb_dir, tmp_path, capsys):
     if override == "model.path=RGB2":  # another architecture than the decoder was stitched from
         RGBLRM(**tiny_lalrm_kwargs(head_stride=4, depth=3)).save_pretrained(tmp_path / "rgb2")
         override = f"model.path={tmp_path / 'rgb2'}"
     out = tmp_path / "never"
-    assert main(fit_args(synth_root, rgb_dir, searched / "decoder", out, override)) == 2
+    assert main(fit_args(synth_root, rgb_dir, start, out, override)) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and __import__("re").search(words, err), err
     assert not out.exists()
