@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from wonderland.checks import check_choice, check_dir, check_float, check_int, check_output_dir
 from wonderland.errors import InputError
-from wonderland.training import OptimConfig, TrainerConfig, check_optim, check_renamed, check_trainer
+from wonderland.training import OptimConfig, TrainerConfig, build_typed, check_optim, check_trainer
 
 from ..config import SourceConfig
 
@@ -89,23 +89,19 @@ class FitConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
-def _typed(schema, cfg, trainer: bool):
-    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
-    if trainer:  # keys of earlier trainer configs (search is no trainer: its output_dir and seed are its own)
-        check_renamed(raw)
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), raw))
-
-
 def build_search_config(cfg) -> SearchConfig:
-    out = _typed(SearchConfig, cfg, trainer=False)
+    """Not a trainer (its output_dir and seed are its own): no renamed trainer keys to look for."""
+    if isinstance(cfg, SearchConfig):
+        check_search(cfg)
+        return cfg
+    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
+    out = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SearchConfig), raw))
     check_search(out)
     return out
 
 
 def build_fit_config(cfg) -> FitConfig:
-    out = _typed(FitConfig, cfg, trainer=True)
-    check_fit(out)
-    return out
+    return build_typed(FitConfig, cfg, check_fit)
 
 
 def _check_clip(c: ClipConfig) -> None:
