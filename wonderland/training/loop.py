@@ -8,8 +8,10 @@ non-finite steps, the learning-rate schedule, checkpoints and `resume`, the run 
     result = fit(acc, task, cfg.trainer, cfg.optim, config=cfg_dict)
 
 `loss(model, items, generator) -> {"loss": scalar, other scalar terms...}` gets one micro-batch (the collated
-items of this process) and a generator seeded by (seed, step, micro-step, rank): a run resumed at step s
-computes exactly what an uninterrupted run computes there.
+items of this process) and a generator seeded by (seed, step, g), g = micro-step * processes + rank the
+micro-batch's index in the global batch (the one `StepBatchSampler` uses for its samples): a run resumed at
+step s computes exactly what an uninterrupted run computes there, and a global batch trains to the same
+weights whether its micro-batches are accumulated in one process or spread over several (DDP, FSDP).
 """
 
 from __future__ import annotations
@@ -154,7 +156,7 @@ def _accumulate(acc, task: Task, model, loader, t: TrainerConfig, step: int) -> 
     totals: dict[str, float] = {}
     for micro in range(t.grad_accum):
         items = next(loader)
-        gen = seeded(t.seed, step, micro, acc.process_index)
+        gen = seeded(t.seed, step, micro * acc.num_processes + acc.process_index)
         last = micro == t.grad_accum - 1
         sync = contextlib.nullcontext() if last else acc.no_sync(model)
         with sync:
