@@ -1,7 +1,8 @@
 """Speed and memory benchmarks, one function per area (`scripts/bench_*.py`), ratios measured in one run.
 
     python scripts/benchmark.py            # every area
-    python scripts/benchmark.py render     # one area (render, data, metrics, lalrm, camera_video, eval, align)
+    python scripts/benchmark.py render     # one area (render, data, metrics, lalrm, camera_video, eval, align,
+                                           # stitching)
 
 CUDA sections run only where a CUDA device is present. The bench_* modules sit beside this file (Python puts a
 script's folder first on its path). Numbers are printed, never asserted: the
@@ -23,6 +24,7 @@ AREAS = {
     "camera_video": ("bench_camera_video", ["bench_camera_video", "print_camera_overhead"]),
     "eval": ("bench_eval", ["bench_eval"]),
     "align": ("bench_align", ["bench_align"]),
+    "stitching": ("bench_stitching", ["bench_stitching"]),
 }
 
 

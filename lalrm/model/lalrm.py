@@ -37,6 +37,7 @@ class LaLRMOutput:
 
 class LaLRM(ModelMixin, ConfigMixin):
     _supports_gradient_checkpointing = True
+    tokenizer_class = Tokenizer  # the RGB-input twin (lalrm.stitching.rgb_lrm) swaps in its own
 
     @register_to_config
     def __init__(self, width: int = 1024, depth: int = 24, num_heads: int = 16, mlp_ratio: int = 4,
@@ -46,7 +47,7 @@ class LaLRM(ModelMixin, ConfigMixin):
         super().__init__()
         if not near < init_distance < far or not scale_min <= init_scale <= scale_max:
             raise ValueError("LaLRM: need near < init_distance < far and scale_min <= init_scale <= scale_max")
-        self.tokenizer = Tokenizer(width, patch_size)
+        self.tokenizer = self.tokenizer_class(width, patch_size)
         self.transformer = Transformer(width, depth, num_heads, mlp_ratio)
         self.head = GaussianHead(width, head_stride, init_scale, init_opacity)
         self.apply(_init_linear)
@@ -89,9 +90,14 @@ class LaLRM(ModelMixin, ConfigMixin):
             raise ValueError(f"cameras are {cameras.height}x{cameras.width}, latents imply {height}x{width}")
         c2w, K = cameras.c2w.float(), cameras.K.float()
         plucker = plucker_embedding(c2w, K, height, width)  # (B, F, 6, H, W)
-        raw = self.predict_map(latents, plucker).float()  # (B, F, 12, Hg, Wg); activations in fp32
+        return self.activate(self.predict_map(latents, plucker), cameras)
+
+    def activate(self, raw: Tensor, cameras: Cameras) -> LaLRMOutput:
+        """Raw map (B, F, 12, Hg, Wg) + cameras (B, F) of the (F, H, W) video -> pixel-aligned Gaussians (fp32)."""
+        raw = raw.float()
+        c2w, K = cameras.c2w.float(), cameras.K.float()
         hg, wg = raw.shape[-2:]
-        small = Cameras(c2w, K, height, width).resize(hg, wg)
+        small = Cameras(c2w, K, cameras.height, cameras.width).resize(hg, wg)
         origins, dirs = ray_bundle(small.c2w, small.K, hg, wg)  # (B, F, Hg, Wg, 3)
         cfg = self.config
         x = raw.permute(0, 1, 3, 4, 2)  # (B, F, Hg, Wg, 12)

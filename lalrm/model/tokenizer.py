@@ -34,6 +34,11 @@ class Tokenizer(nn.Module):
         b, _, t = latents.shape[:3]
         lat = self.latent_embed(latents.transpose(1, 2).flatten(0, 1))  # (B*T, D, h/p, w/p)
         lat = lat.unflatten(0, (b, t)).flatten(3).transpose(2, 3).flatten(1, 2)  # (B, N, D)
+        return self.fuse_with_pose(lat, plucker)
+
+    def fuse_with_pose(self, content: Tensor, plucker: Tensor) -> Tensor:
+        """content tokens (B, N, D) on the (T, h/p, w/p) grid + plucker (B, F, 6, 8h, 8w) -> fused (B, N, D).
+        Shared with the RGB-input twin (`lalrm.stitching.rgb_lrm`), whose content tokens come from frames."""
         pl = pad_frames(plucker, dim=1).transpose(1, 2)  # (B, 6, 4T, 8h, 8w)
-        pose = self.pose_embed(pl.to(lat.dtype)).flatten(2).transpose(1, 2)  # (B, N, D)
-        return self.fuse(torch.cat([self.latent_norm(lat), self.pose_norm(pose)], -1))
+        pose = self.pose_embed(pl.to(content.dtype)).flatten(2).transpose(1, 2)  # (B, N, D)
+        return self.fuse(torch.cat([self.latent_norm(content), self.pose_norm(pose)], -1))

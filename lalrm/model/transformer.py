@@ -36,8 +36,9 @@ class Transformer(nn.Module):
         self.blocks = nn.ModuleList(Block(width, num_heads, mlp_ratio) for _ in range(depth))
         self.gradient_checkpointing = False  # switched by diffusers' enable_gradient_checkpointing()
 
-    def forward(self, x: Tensor) -> Tensor:
-        for block in self.blocks:
+    def forward(self, x: Tensor, start: int = 0) -> Tensor:
+        """x (B, N, D) -> (B, N, D) through blocks[start:] (a stitched decoder enters after a block)."""
+        for block in self.blocks[start:]:
             if self.gradient_checkpointing and x.requires_grad:
                 x = self._gradient_checkpointing_func(block, x)
             else:

@@ -3,7 +3,7 @@
     {"format": "wonderland.model", "version": 1, "name": "wonderland-5b",
      "base": "/models/CogVideoX-5b-I2V",   # diffusers layout: transformer/ vae/ scheduler/ [text_encoder/ tokenizer/]
      "camera": "camera",                   # camera parts + camera-LoRA (CameraVideoTransformer.save_camera)
-     "lalrm": "lalrm",                     # LaLRM (save_pretrained)
+     "lalrm": "lalrm",                     # latent 3D decoder (save_pretrained): a LaLRM or a StitchedDecoder
      "vae": null,                          # optional: a VAE folder other than <base>/vae
      "prompt_embeds": null,                # optional safetensors {"prompt_embeds", "negative_prompt_embeds"}
                                            #   for families without a T5 text encoder

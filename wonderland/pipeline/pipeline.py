@@ -114,7 +114,7 @@ class WonderlandPipeline:
         from camera_video.models import load_base, load_camera_transformer
         from camera_video.pipeline import CameraVideoPipeline
         from camera_video.speed import SamplingOptions, apply_sampling_options
-        from lalrm.model import LaLRM
+        from lalrm.decoders import load_decoder
 
         from ..vae import load_vae
 
@@ -142,7 +142,7 @@ class WonderlandPipeline:
                                              tokenizer)
             sampling = sampling or SamplingOptions()
             apply_sampling_options(video_pipe, sampling)
-            lalrm = LaLRM.from_pretrained(manifest.lalrm).eval().requires_grad_(False)
+            lalrm = load_decoder(manifest.lalrm)  # the LaLRM or a stitched decoder (its config's _class_name)
             if offload != "none" and device.type != "cuda":
                 warnings.warn(f"--offload {offload} needs a CUDA device; running without offload", stacklevel=2)
                 offload = "none"
