@@ -12,6 +12,7 @@ from wonderland.errors import InputError
 
 from .datasets import ReconstructionDataset, SkipCounter, VideoClipDataset
 from .sampling import (
+    CLIP_STRIDES,
     EvalEntry,
     EvalIndex,
     TooFewFramesError,
@@ -44,7 +45,7 @@ def open_scenes(kind: str, root: str | Path, **kw) -> SceneCollection:
 
 
 __all__ = [
-    "KINDS", "SKIP_REASONS", "CorruptSampleError", "EvalEntry", "EvalIndex", "ReconstructionDataset", "Scene",
-    "SceneCollection", "SkipCounter", "TooFewFramesError", "VideoClipDataset", "check_cameras", "open_scenes",
+    "CLIP_STRIDES", "KINDS", "SKIP_REASONS", "CorruptSampleError", "EvalEntry", "EvalIndex", "ReconstructionDataset",
+    "Scene", "SceneCollection", "SkipCounter", "TooFewFramesError", "VideoClipDataset", "check_cameras", "open_scenes",
     "read_pixelsplat_index", "sample_clip", "sample_supervision_views",
 ]
