@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo demo-models test test-slow lint benchmark clean
+.PHONY: install demo demo-models test test-slow test-fullscale lint benchmark clean
 
 install: $(STAMP)
 
@@ -37,10 +37,14 @@ demo-models: install
 
 test: install
 	$(PY) -m ruff check .
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow and not fullscale" -q
 
 test-slow: install
-	$(PY) -m pytest -m slow -q
+	$(PY) -m pytest -m "slow and not fullscale" -q
+
+# Full-size shapes, memory and gradients on the CPU: about an hour and a half on 2 idle cores, ~8 GiB of RAM.
+test-fullscale: install
+	$(PY) -m pytest -m fullscale -q -s
 
 lint: install
 	$(PY) -m ruff check .

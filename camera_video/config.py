@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from omegaconf import DictConfig, OmegaConf
-
 from wonderland.checks import check_choice, check_float, check_int
 from wonderland.errors import InputError
-from wonderland.training import OptimConfig, TrainerConfig, check_optim, check_renamed, check_trainer
+from wonderland.training import OptimConfig, TrainerConfig, build_typed, check_optim, check_trainer
 
 from .data import DataConfig
 
@@ -58,14 +56,7 @@ class TrainConfig:
 
 def to_schema(cfg) -> TrainConfig:
     """A composed Hydra/OmegaConf config (or a TrainConfig) -> a validated `TrainConfig`."""
-    if isinstance(cfg, TrainConfig):
-        check(cfg)
-        return cfg
-    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
-    check_renamed(raw)
-    out = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TrainConfig), raw))
-    check(out)
-    return out
+    return build_typed(TrainConfig, cfg, check)
 
 
 def check(cfg: TrainConfig) -> None:
@@ -88,6 +79,9 @@ def check(cfg: TrainConfig) -> None:
             raise InputError(None, "model.camera", str(e).splitlines()[0]) from None
     d = cfg.data
     check_choice(d.kind, "data.kind", DATA_KINDS)
+    for key in ("height", "width"):
+        if check_int(getattr(d, key), f"data.{key}", min=8) % 8:
+            raise InputError(None, f"data.{key}", "expected a multiple of 8 (the VAE's /8)", value=getattr(d, key))
     try:
         latent_shape(d.num_frames, d.height, d.width)
     except ValueError as e:

@@ -4,17 +4,22 @@ The sampler is the base CogVideoX-5B-I2V one (diffusers' `CogVideoXImageToVideoP
 phase for phase): the image is VAE-encoded as latent frame 0 and zero-padded to T latent frames,
 then concatenated to the noisy latents on channels (16 + 16 = the transformer's 32 inputs);
 classifier-free guidance on text with the camera (Plücker map of the normalised trajectory) in both
-halves. Returns scaled latents (B, 16, T, h, w) -- the LaLRM's input -- with the normalised cameras
-they follow and the `PoseNormalization` that maps them back to the user's units.
+halves, fixed or (`use_dynamic_cfg`) diffusers' cosine schedule. With a fresh (zero-initialised) camera model
+the latents equal the stock pipeline's (tests/camera_video/test_stock_sampler.py). Speed options (another
+scheduler, a step cache, compiled blocks): `camera_video.speed`. Returns scaled latents (B, 16, T, h, w) --
+the LaLRM's input -- with the normalised cameras they follow and the `PoseNormalization` that maps them
+back to the user's units.
 
 Memory (the 5B base in bf16 at 49 x 480 x 720): `enable_model_cpu_offload()` (diffusers) keeps one
 component on the GPU at a time; `enable_vae_tiling()` / `enable_vae_slicing()` bound the decoder's
-peak. Peak-memory table per option: not measured (no CUDA device was available when this was written;
-`scripts/bench_camera_video.py` measures the denoising step on a CUDA machine).
+peak. Peak memory of the whole product per offload option: `scripts/gpu_check.py` (run on a GPU; README).
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import math
 from dataclasses import dataclass
 
 import torch
@@ -37,6 +42,7 @@ class CameraVideoPipelineOutput(BaseOutput):
     latents: Tensor  # (B, 16, T, H/8, W/8), scaled by the VAE factor
     cameras: Cameras  # (B, F) normalised: frame 0 = identity, farthest centre at distance 1
     normalization: PoseNormalization  # maps the normalised cameras back to the input's units
+    stats: dict | None = None  # transformer_calls, reused_steps (first-block cache), guidance scales per step
 
 
 class CameraVideoPipeline(DiffusionPipeline):
@@ -47,6 +53,12 @@ class CameraVideoPipeline(DiffusionPipeline):
         super().__init__()
         self.register_modules(vae=vae, transformer=transformer, scheduler=scheduler, text_encoder=text_encoder,
                               tokenizer=tokenizer)
+        self._current_timestep = None
+
+    @property
+    def current_timestep(self):
+        """The timestep being denoised (None outside sampling): what pyramid attention broadcast reads."""
+        return self._current_timestep
 
     def enable_vae_tiling(self) -> None:
         self.vae.enable_tiling()
@@ -114,8 +126,9 @@ class CameraVideoPipeline(DiffusionPipeline):
     def __call__(self, image: Tensor, cameras: Cameras, prompt: str | list[str] | None = None,
                  negative_prompt: str | list[str] | None = None, prompt_embeds: Tensor | None = None,
                  negative_prompt_embeds: Tensor | None = None, num_inference_steps: int = 50,
-                 guidance_scale: float = 6.0, generator: torch.Generator | None = None, seed: int | None = None,
-                 output_type: str = "pt", return_dict: bool = True):
+                 guidance_scale: float = 6.0, use_dynamic_cfg: bool = False,
+                 generator: torch.Generator | None = None, seed: int | None = None, output_type: str = "pt",
+                 return_dict: bool = True):
         """image (B, 3, H, W) in [0, 1]; cameras (F,) or (B, F) of that image size; -> `CameraVideoPipelineOutput`."""
         # 1. Inputs: check everything before any heavy work
         if output_type not in ("pt", "latent"):
@@ -149,33 +162,58 @@ class CameraVideoPipeline(DiffusionPipeline):
         rope = rotary_embedding(self.transformer.config, t, h, w, device)
         ofs = latents.new_full((1,), 2.0) if self.transformer.config.ofs_embed_dim else None
         double = (lambda x: torch.cat([x, x])) if cfg else (lambda x: x)
-        image_input, plucker_input = double(image_latents), double(plucker)
+        image_input = double(image_latents)
+        # The camera encoders' output depends on the trajectory only: once per run, shared by both CFG halves.
+        camera = tuple(None if x is None else double(x) for x in self.transformer.camera_tokens(plucker))
 
         # 6. Denoising loop (the base pipeline's, with the camera)
         from diffusers import CogVideoXDPMScheduler
 
+        caching = getattr(self.transformer, "is_cache_enabled", False)
+        if caching:
+            self.transformer._reset_stateful_cache()  # a new run never compares against the last one
+        step_kwargs = {"generator": generator} if "generator" in inspect.signature(self.scheduler.step).parameters \
+            else {}
+        stats = {"transformer_calls": 0, "reused_steps": 0, "guidance_scales": []}
         old_pred_original_sample = None
         with self.progress_bar(total=len(timesteps)) as progress:
             for i, step in enumerate(timesteps):
+                self._current_timestep = step
                 model_input = self.scheduler.scale_model_input(double(latents), step)
                 model_input = torch.cat([model_input, image_input], dim=2)  # (B', T, 32, h, w)
-                pred = self.transformer(model_input, text, step.expand(model_input.shape[0]), plucker=plucker_input,
-                                        ofs=ofs, image_rotary_emb=rope, return_dict=False)[0].float()
+                with self.transformer.cache_context("cond_uncond") if caching else contextlib.nullcontext():
+                    pred = self.transformer(model_input, text, step.expand(model_input.shape[0]),
+                                            camera_tokens=camera, ofs=ofs, image_rotary_emb=rope,
+                                            return_dict=False)[0].float()
+                    stats["reused_steps"] += int(caching and self.transformer._reuses_step())
+                stats["transformer_calls"] += 1
                 if cfg:
+                    scale = dynamic_guidance(guidance_scale, step, num_inference_steps) if use_dynamic_cfg \
+                        else guidance_scale
+                    stats["guidance_scales"].append(scale)
                     uncond, cond = pred.chunk(2)
-                    pred = uncond + guidance_scale * (cond - uncond)
+                    pred = uncond + scale * (cond - uncond)
                 if isinstance(self.scheduler, CogVideoXDPMScheduler):
                     latents, old_pred_original_sample = self.scheduler.step(
                         pred, old_pred_original_sample, step, timesteps[i - 1] if i > 0 else None, latents,
                         generator=generator, return_dict=False)
                 else:
-                    latents = self.scheduler.step(pred, step, latents, generator=generator, return_dict=False)[0]
+                    latents = self.scheduler.step(pred, step, latents, **step_kwargs, return_dict=False)[0]
                 latents = latents.to(dtype)
                 progress.update()
+        self._current_timestep = None
 
         # 7. Decode; latents in the contract layout (B, 16, T, h, w)
         latents = latents.permute(0, 2, 1, 3, 4)
         frames = decode_latents(self.vae, latents) if output_type == "pt" else None
         self.maybe_free_model_hooks()
-        out = CameraVideoPipelineOutput(frames=frames, latents=latents, cameras=cams, normalization=norm)
+        out = CameraVideoPipelineOutput(frames=frames, latents=latents, cameras=cams, normalization=norm, stats=stats)
         return out if return_dict else (frames, latents, cams, norm)
+
+
+def dynamic_guidance(guidance_scale: float, timestep: Tensor, num_inference_steps: int) -> float:
+    """diffusers' `CogVideoXImageToVideoPipeline` dynamic CFG, term for term:
+    1 + w (1 - cos(pi ((n - t) / n)^5)) / 2 with t the *timestep* (0..999), not the step index, as diffusers
+    (and the official CogVideoX demo that turns it on) computes it; kept identical so the samplers agree."""
+    n = num_inference_steps
+    return 1 + guidance_scale * ((1 - math.cos(math.pi * ((n - timestep.item()) / n) ** 5.0)) / 2)

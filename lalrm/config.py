@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from wonderland.checks import check_choice, check_float, check_int
 from wonderland.errors import InputError
-from wonderland.training import OptimConfig, TrainerConfig, check_optim, check_renamed, check_trainer
+from wonderland.training import OptimConfig, TrainerConfig, build_typed, check_optim, check_trainer
 
 from .loss import LossConfig
 
@@ -79,11 +79,7 @@ class TrainConfig:
 
 def build_config(cfg: DictConfig | dict) -> TrainConfig:
     """Validate a composed Hydra config against the schema and every value against its range; -> the typed object."""
-    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
-    check_renamed(raw)
-    out = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TrainConfig), raw))
-    check(out)
-    return out
+    return build_typed(TrainConfig, cfg, check)
 
 
 def check(cfg: TrainConfig) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import torch
@@ -10,6 +11,7 @@ from torch import Tensor
 from wonderland.gaussians import Gaussians
 from wonderland.geometry import Cameras, PoseNormalization, matrix_to_quat, normalize_cameras, quat_to_matrix
 from wonderland.metrics import psnr, ssim
+from wonderland.precision import full_precision
 from wonderland.render import render
 
 from .model import LaLRM
@@ -23,12 +25,16 @@ def reconstruct(model: LaLRM, latents: Tensor, cameras: Cameras) -> Gaussians:
     are then mapped back with the same normaliser, so they live in the frame (and units) of `cameras`.
     """
     normed, norm = normalize_cameras(cameras.to(torch.float32))
-    device = next(model.parameters()).device
-    with torch.autocast(device.type, torch.bfloat16, enabled=device.type == "cuda"):
-        gaussians = model(latents.to(device), normed.to(device)).gaussians
+    param = next(model.parameters())
+    # bf16 autocast on CUDA; elsewhere whatever autocast the caller set (`enabled=False` here would switch
+    # a caller's CPU autocast off and leave its bf16 latents facing fp32 weights).
+    cuda = param.device.type == "cuda"
+    with torch.autocast("cuda", torch.bfloat16) if cuda else contextlib.nullcontext():
+        gaussians = model(latents.to(param.device, param.dtype), normed.to(param.device)).gaussians
     return to_world(gaussians, norm)
 
 
+@full_precision
 def to_world(g: Gaussians, norm: PoseNormalization) -> Gaussians:
     """Gaussians (B, G) in a normalised frame -> the frame `norm` was taken from (rigid + uniform scale)."""
     ref, scale = norm.reference.to(g.means), norm.scale.to(g.means)  # (B, 4, 4), (B,)

@@ -44,7 +44,8 @@ class ReconstructionLoss(nn.Module):
     def perceptual(self, pred: Tensor, target: Tensor) -> Tensor:
         """(N, 3, h, w) x 2 in [0, 1] -> scalar: weighted mean |features| difference over VGG-19 layers."""
         fp, ft = self.vgg(pred, tuple(PERCEPTUAL_LAYERS)), self.vgg(target, tuple(PERCEPTUAL_LAYERS))
-        return sum(w * (fp[k] - ft[k]).abs().mean() for k, w in PERCEPTUAL_LAYERS.items())
+        # Under autocast the VGG runs in bf16 (that is its point); the differences and means are taken in fp32.
+        return sum(w * (fp[k].float() - ft[k].float()).abs().mean() for k, w in PERCEPTUAL_LAYERS.items())
 
     def forward(self, rendered: Tensor, target: Tensor, opacities: Tensor, distance: Tensor,
                 colors: Tensor | None = None) -> dict[str, Tensor]:

@@ -1,6 +1,10 @@
-"""Camera-video benchmark: `bench_camera_video()` (wired into scripts/benchmark.py by the lead).
+"""Camera-video benchmark: `bench_camera_video()` and `bench_camera_overhead()` (scripts/benchmark.py camera_video).
 
 CPU: tiny-model training steps/s and denoising steps/s (49 frames at 32 x 48, batch 2, latents given).
+Overhead of the camera branches: one denoising step (CFG batch 2) of the dual-branch model against stock
+diffusers `CogVideoXTransformer3DModel` of the same size, in one run, at a mid-size config (MID below):
+as a per-step forward with the Plücker map (encoders every step, LoRA unfused) and as the sampler now runs it
+(camera tokens computed once per run, camera-LoRA fused). FLOPs counted by torch's FlopCounterMode.
 CUDA (skipped without one): the full CogVideoX-5B-I2V camera model with random weights in bf16 at
 49 x 480 x 720: one denoising step (CFG batch 2) with and without the control branch -- time, peak
 memory, achieved TFLOP/s (analytic FLOPs of the transformer) -- and one training step's peak memory with
@@ -25,6 +29,10 @@ from camera_video.models import (
 from wonderland.latents import NUM_FRAMES, num_latent_frames
 
 TINY_CAMERA = CameraControlConfig(num_control_blocks=1, lora_rank=4, encoder_channels=8, encoder_layers=1)
+# Mid-size: 8 blocks of 8 heads x 64, 4 control blocks, LoRA rank 32, the full encoders; 160 x 240 video ->
+# 13 x 10 x 15 = 1,950 video tokens (+ 226 text): every part of the full model, ~1/80 of its step on 2 threads.
+MID = {**BASE_5B_I2V, "num_layers": 8, "num_attention_heads": 8, "sample_height": 20, "sample_width": 30}
+MID_CAMERA = CameraControlConfig(num_control_blocks=4, lora_rank=32)
 
 
 def _batch(config, batch: int, device, dtype=torch.float32) -> dict:
@@ -124,6 +132,53 @@ def bench_cuda() -> dict:
     return out
 
 
+def bench_camera_overhead(repeats: int = 3) -> dict:
+    """Seconds and FLOPs of one denoising step: stock vs dual branch (per-step encoders, unfused LoRA) vs dual
+    branch as sampled (precomputed camera tokens, fused LoRA). Runs interleaved, best of `repeats`."""
+    import copy
+
+    from diffusers import CogVideoXTransformer3DModel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from camera_video.models import CameraVideoTransformer
+
+    torch.manual_seed(0)
+    stock = CogVideoXTransformer3DModel(**MID).eval()
+    dual = CameraVideoTransformer(copy.deepcopy(stock), MID_CAMERA).eval()
+    with torch.no_grad():  # as after training: every camera path live (a zero LoRA B would fuse to nothing)
+        for name, p in dual.named_parameters():
+            if p.requires_grad and ("lora_B" in name or "zero_linears" in name or ".proj." in name):
+                p.normal_(0, 0.01)
+    fused = copy.deepcopy(dual)
+    fused.fuse_camera_lora()
+    c, t = stock.config, num_latent_frames(NUM_FRAMES)
+    x = torch.randn(2, t, 32, c.sample_height, c.sample_width)
+    text = torch.randn(2, c.max_text_seq_length, c.text_embed_dim)
+    plucker = torch.randn(1, NUM_FRAMES, 6, 8 * c.sample_height, 8 * c.sample_width).expand(2, -1, -1, -1, -1)
+    rope = rotary_embedding(c, t, c.sample_height, c.sample_width)
+    step = torch.tensor([500, 500])
+    with torch.no_grad():
+        tokens = tuple(torch.cat([z, z]) for z in fused.camera_tokens(plucker[:1]))  # once per run, both halves
+    variants = {"stock": lambda: stock(x, text, step, image_rotary_emb=rope),
+                "dual_per_step": lambda: dual(x, text, step, plucker=plucker, image_rotary_emb=rope),
+                "dual_as_sampled": lambda: fused(x, text, step, camera_tokens=tokens, image_rotary_emb=rope)}
+    out = {name: {"seconds": float("inf")} for name in variants}
+    with torch.no_grad():
+        for name, fn in variants.items():
+            with FlopCounterMode(display=False) as counter:
+                fn()
+            out[name]["gflop"] = counter.get_total_flops() / 1e9
+        for _ in range(repeats):
+            for name, fn in variants.items():
+                start = time.perf_counter()
+                fn()
+                out[name]["seconds"] = min(out[name]["seconds"], time.perf_counter() - start)
+    for name in ("dual_per_step", "dual_as_sampled"):
+        out[name]["time_ratio"] = out[name]["seconds"] / out["stock"]["seconds"]
+        out[name]["flop_ratio"] = out[name]["gflop"] / out["stock"]["gflop"]
+    return out
+
+
 def bench_camera_video() -> dict:
     results = {"cpu": bench_cpu()}
     print("camera_video (CPU, tiny):", {k: round(v, 2) for k, v in results["cpu"].items()})
@@ -134,6 +189,18 @@ def bench_camera_video() -> dict:
     else:
         print("camera_video: no CUDA device, full-model section skipped")
     return results
+
+
+def print_camera_overhead() -> dict:
+    out = bench_camera_overhead()
+    tokens = num_latent_frames(NUM_FRAMES) * (MID["sample_height"] // 2) * (MID["sample_width"] // 2)
+    print(f"camera overhead, one denoising step (CFG batch 2), {MID['num_layers']} blocks of "
+          f"{MID['num_attention_heads']} x 64, {MID_CAMERA.num_control_blocks} control blocks, LoRA rank "
+          f"{MID_CAMERA.lora_rank}, {tokens:,} video tokens, {torch.get_num_threads()} threads:")
+    for name, r in out.items():
+        ratios = f"  time ratio {r['time_ratio']:.2f}  FLOP ratio {r['flop_ratio']:.3f}" if "time_ratio" in r else ""
+        print(f"  {name:<16} {r['seconds'] * 1e3:8.0f} ms  {r['gflop']:8.1f} GFLOP{ratios}")
+    return out
 
 
 if __name__ == "__main__":

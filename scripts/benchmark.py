@@ -20,7 +20,7 @@ AREAS = {
     "data": ("bench_data", ["bench_synth"]),
     "metrics": ("bench_metrics", ["bench_image_metrics", "bench_sfm"]),
     "lalrm": ("bench_lalrm", ["bench_lalrm"]),
-    "camera_video": ("bench_camera_video", ["bench_camera_video"]),
+    "camera_video": ("bench_camera_video", ["bench_camera_video", "print_camera_overhead"]),
     "eval": ("bench_eval", ["bench_eval"]),
 }
 

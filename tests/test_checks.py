@@ -72,7 +72,7 @@ def test_paths(tmp_path):
         check_file(tmp_path / "f.txt", "--out", suffixes=(".mp4",))
     nested = tmp_path / "a" / "b" / "c"
     assert check_output_dir(nested, "--out") == nested and not (tmp_path / "a").exists()  # nothing created
-    with pytest.raises(InputError, match="not writable"):  # a folder below a file can never be made
+    with pytest.raises(InputError, match="f.txt is a file"):  # a folder below a file can never be made
         check_output_dir(tmp_path / "f.txt" / "sub", "--out")
     with pytest.raises(InputError, match="this is a file"):
         check_output_dir(tmp_path / "f.txt", "--out")

@@ -23,10 +23,13 @@ from typing import Any
 
 from .errors import InputError
 
+# Seeds: numpy's generators and most tools take [0, 2**32 - 1]; torch takes more, nobody needs it.
+MAX_SEED = 2**32 - 1
+
 __all__ = [
-    "check_choice", "check_dir", "check_file", "check_float", "check_int", "check_output_dir",
-    "check_output_file", "choice", "existing_dir", "existing_file", "finite_float", "int_range",
-    "nonnegative_int", "output_file", "positive_int", "range_text",
+    "MAX_SEED", "check_choice", "check_device", "check_dir", "check_file", "check_float", "check_int",
+    "check_output_dir", "check_output_file", "choice", "device", "existing_dir", "existing_file", "finite_float",
+    "input_file", "int_range", "nonnegative_int", "output_file", "positive_int", "range_text", "seed",
 ]
 
 
@@ -102,6 +105,15 @@ def check_dir(value: Any, name: str) -> Path:
     return path
 
 
+def check_device(value: Any, name: str) -> str:
+    """auto, cpu, cuda, cuda:N or mps (whether that device exists is checked where it is opened)."""
+    kind, _, index = str(value).partition(":")
+    if not isinstance(value, str) or kind not in ("auto", "cpu", "cuda", "mps") or \
+            (index and (kind != "cuda" or not index.isdigit())) or value.endswith(":"):
+        raise InputError(None, name, "expected auto, cpu, cuda, cuda:N or mps", value=value)
+    return value
+
+
 def _nearest_existing(path: Path) -> Path:
     path = path.absolute()
     while not path.exists() and path != path.parent:
@@ -116,7 +128,9 @@ def check_output_dir(value: Any, name: str) -> Path:
     if path.exists() and not path.is_dir():
         raise InputError(None, name, "expected a folder (this is a file)", value=value)
     base = _nearest_existing(path)
-    if not base.is_dir() or not os.access(base, os.W_OK | os.X_OK):
+    if not base.is_dir():
+        raise InputError(None, name, f"expected a writable folder ({base} is a file)", value=value)
+    if not os.access(base, os.W_OK | os.X_OK):
         raise InputError(None, name, f"expected a writable folder ({base} is not writable)", value=value)
     return path
 
@@ -181,8 +195,22 @@ def choice(*choices: str) -> Callable[[str], str]:
     return _argtype(str, lambda v: check_choice(v, "", choices), "choice")
 
 
+def device(text: str) -> str:
+    """`type=device`: auto, cpu, cuda, cuda:N or mps."""
+    return _argtype(str, lambda v: check_device(v, ""), "device")(text)
+
+
+seed = int_range(0, MAX_SEED)
+seed.__name__ = "seed"
+
+
+def input_file(*suffixes: str) -> Callable[[str], Path]:
+    """`type=input_file('.ply', '.splat')`: an existing file with one of the suffixes (any, if none given)."""
+    return _argtype(str, lambda v: check_file(v, "", suffixes=suffixes or None), "input_file")
+
+
 def existing_file(text: str) -> Path:
-    return _argtype(str, lambda v: check_file(v, ""), "existing_file")(text)
+    return input_file()(text)
 
 
 def existing_dir(text: str) -> Path:

@@ -47,12 +47,22 @@ class ArgumentParser(argparse.ArgumentParser):
         if action.choices is not None and value not in action.choices:
             raise _ValueError(action, f"{show_value(value)}: expected one of {', '.join(map(str, action.choices))}")
 
+    def _all_options(self) -> list[str]:
+        """Option strings of this parser and its subcommands (argparse reports a subcommand's unknown options
+        from the top-level parser)."""
+        names = list(self._option_string_actions)
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    names += sub._all_options() if isinstance(sub, ArgumentParser) else []
+        return names
+
     def error(self, message: str) -> NoReturn:
         message = " ".join(str(message).split())  # one line, whatever the message held
         message = re.sub(r"^argument ", "", message)
         if message.startswith("unrecognized arguments:"):
             unknown = [a.split("=")[0] for a in message.split(":", 1)[1].split() if a.startswith("-")]
-            close = difflib.get_close_matches(unknown[0], list(self._option_string_actions), n=1) if unknown else []
+            close = difflib.get_close_matches(unknown[0], self._all_options(), n=1) if unknown else []
             if close:
                 message += f" (did you mean {close[0]}?)"
         self.exit(2, f"{self.prog}: error: {message}\n")

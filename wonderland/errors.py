@@ -28,6 +28,7 @@ class InputError(ValueError):
     With `value` the message names the value too, in the form the user typed it:
     an option (field starting with '-') reads `--steps 0: expected an integer >= 1`, a config key reads
     `trainer.max_steps=-1: expected ...`, a field of a file `file.json: field 'h': expected ..., got 0`.
+    Without a value an option reads `--trajectory: give --trajectory or --preset, not both`.
     """
 
     def __init__(self, source: str | PathLike | None, field: str | None, problem: str, *, value=_UNSET):
@@ -41,5 +42,6 @@ class InputError(ValueError):
             return
         if value is not _UNSET:
             problem = f"{problem}, got {show_value(value)}"
-        where = ": ".join(p for p in (self.source, f"field '{field}'" if field else None) if p)
+        named = (field if field.startswith("-") else f"field '{field}'") if field else None  # an option as typed
+        where = ": ".join(p for p in (self.source, named) if p)
         super().__init__(f"{where}: {problem}" if where else problem)

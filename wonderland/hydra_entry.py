@@ -116,6 +116,11 @@ def config_error(e: BaseException, overrides: Sequence[str] = ()) -> InputError 
         parent = getattr(cause, "parent_node", None)
         candidates = list(parent.keys()) if hasattr(parent, "keys") else []
         shown = typed.get(key, typed.get("+" + key, key))
+        from .training.config import RENAMED  # keys of wonderland 0.1: say what replaced them
+
+        if key in RENAMED:
+            return InputError(None, None, f"{shown}: was renamed to {RENAMED[key]} in wonderland 0.2; use "
+                              f"{RENAMED[key]}=...")
         return InputError(None, None, f"{shown}: unknown key{_suggest(key, candidates)}")
     if isinstance(cause, MissingMandatoryValue):
         key = str(cause.full_key)

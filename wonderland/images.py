@@ -7,6 +7,7 @@ channel is composited over a white background (the convention of most image-to-3
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,27 @@ def fit_image(image: Tensor, height: int, width: int) -> PreparedImage:
     crop = image[:, top:top + h, left:left + w]
     out = F.interpolate(crop[None], size=(height, width), mode="bilinear", antialias=True, align_corners=False)[0]
     return PreparedImage(out.clamp(0, 1), (src_h, src_w), (top, left, h, w))
+
+
+# Above this factor the generated scene can hold no more detail than a blurred input (ours: a stated
+# warning, not a floor; even a 1 x 1 image runs, as a flat colour).
+UPSCALE_WARNING = 2.0
+
+
+def upscale_factor(src_h: int, src_w: int, height: int, width: int) -> float:
+    """How much the centre crop of a src_h x src_w image is enlarged to reach height x width (< 1: shrunk)."""
+    _, _, h, w = center_crop_box(src_h, src_w, height, width)
+    return max(height / h, width / w)
+
+
+def warn_if_upscaled(path: str | Path, image: Tensor, height: int, width: int) -> float:
+    """Warn when image (3, H, W) is upscaled more than UPSCALE_WARNING x to the model's size; the factor."""
+    src_h, src_w = image.shape[-2:]
+    factor = upscale_factor(src_h, src_w, height, width)
+    if factor > UPSCALE_WARNING:
+        warnings.warn(f"{path} is {src_h} x {src_w} pixels: its centre crop is upscaled {factor:.1f}x to the "
+                      f"model's {height} x {width}; the scene will be blurry", stacklevel=2)
+    return factor
 
 
 def prepare_image(path: str | Path, height: int, width: int) -> PreparedImage:

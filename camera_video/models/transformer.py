@@ -8,6 +8,18 @@ patch embedding, blocks, output norms and projection), with the camera entering 
   zero-initialised projection of copy i's output is added to main block i's video-token output.
 Every path starts at zero, so a fresh model computes exactly what the base computes. With
 `plucker=None` the camera-LoRA is switched off too and the model is the stock base model.
+
+Step caches (diffusers' hooks, `enable_cache`): the first-block cache goes on the main blocks. Block 0 runs
+first; when its output says "reuse", the cached residual (last computed step: output of the last main block
+minus output of block 0, which holds every control residual added in between) replaces blocks 1..N-1 *and*
+the control branch, so a reused step is the same function as a computed one with the middle frozen; the
+control branch runs only on computed steps. Pyramid attention broadcast goes on every attention layer,
+main and control alike, each reusing its own output.
+
+Inference helpers (what a sampler need not redo every step): `camera_tokens(plucker)` runs the two camera
+encoders once per trajectory (`forward(camera_tokens=...)` then skips them; identical outputs), and
+`fuse_camera_lora()` merges the camera-LoRA into the frozen projections (diffusers' `fuse_lora`, peft merge:
+no LoRA matmuls; outputs equal within float rounding).
 """
 
 from __future__ import annotations
@@ -17,6 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from diffusers.models.cache_utils import CacheMixin
+from diffusers.utils.accelerate_utils import apply_forward_hook
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
@@ -39,7 +53,7 @@ def _lora_scale(model: nn.Module, scale: float) -> Iterator[None]:
         unscale_lora_layers(model, scale)
 
 
-class CameraVideoTransformer(nn.Module):
+class CameraVideoTransformer(nn.Module, CacheMixin):
     """A frozen base + its camera parts (`CameraControlModel`) + the camera-LoRA inside the base's main blocks.
 
     `camera=None` builds fresh camera parts for `base` from `camera_config` (control blocks copied from the base's
@@ -123,6 +137,67 @@ class CameraVideoTransformer(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.base.dtype
 
+    # ---- step caches (diffusers hooks) -------------------------------------------------------
+    def enable_cache(self, config) -> None:
+        """`FirstBlockCacheConfig` (main blocks; see the module docstring) or `PyramidAttentionBroadcastConfig`
+        (every attention layer). Other diffusers caches are refused: they assume the stock forward."""
+        from diffusers.hooks import (
+            FirstBlockCacheConfig,
+            HookRegistry,
+            PyramidAttentionBroadcastConfig,
+            apply_first_block_cache,
+        )
+
+        if isinstance(config, FirstBlockCacheConfig):
+            if self.is_cache_enabled:
+                raise ValueError(f"a cache is already enabled ({type(self._cache_config).__name__}); disable it first")
+            if self.control is not None and len(self.control.blocks) >= len(self.base.transformer_blocks):
+                raise ValueError("first-block cache needs a main block after the last control residual")
+            apply_first_block_cache(self.base, config)
+            HookRegistry.check_if_exists_or_initialize(self).invalidate_child_registries_cache()
+            self._cache_config = config
+        elif isinstance(config, PyramidAttentionBroadcastConfig):
+            super().enable_cache(config)
+        else:
+            raise ValueError(f"{type(config).__name__} is not supported by the camera model (first-block cache "
+                             "and pyramid attention broadcast are)")
+
+    def _reuses_step(self) -> bool:
+        """After main block 0 ran: did the first-block cache decide to reuse the cached residual?"""
+        from diffusers.hooks.first_block_cache import _FBC_LEADER_BLOCK_HOOK
+
+        registry = getattr(self.base.transformer_blocks[0], "_diffusers_hook", None)
+        hook = registry.get_hook(_FBC_LEADER_BLOCK_HOOK) if registry is not None else None
+        return hook is not None and not hook.state_manager.get_state().should_compute
+
+    # ---- inference helpers ----------------------------------------------------------------------
+    @apply_forward_hook  # onloads the model under `enable_model_cpu_offload`, as forward would
+    def camera_tokens(self, plucker: Tensor, dtype: torch.dtype | None = None) -> tuple[Tensor | None, Tensor | None]:
+        """Plücker (B, F, 6, H, W) -> (ctrl tokens, lora tokens), each (B, N, D) or None (branch absent): the camera
+        encoders' output. It depends on the trajectory only: compute it once per sampling run, not per step."""
+        plucker = plucker.to(dtype or self.dtype)
+        ctrl = self.ctrl_encoder(plucker) if self.control is not None else None
+        lora = self.lora_encoder(plucker) if self.fuse is not None else None
+        return ctrl, lora
+
+    @property
+    def lora_fused(self) -> bool:
+        from peft.tuners.tuners_utils import BaseTunerLayer
+
+        return any(m.merged for m in self.base.modules() if isinstance(m, BaseTunerLayer))
+
+    def fuse_camera_lora(self) -> None:
+        """Merge the camera-LoRA into the frozen projections for inference (W <- W + scale B A, peft's merge). A
+        fused model always applies the LoRA: `forward` then refuses to run without a camera. `unfuse_camera_lora`
+        subtracts it again, which restores W only up to rounding (1 ulp in bf16): never fuse a model that trains."""
+        from ..lora import ADAPTER_NAME
+
+        if self.camera.config.lora_rank and not self.lora_fused:
+            self.base.fuse_lora(adapter_names=[ADAPTER_NAME])
+
+    def unfuse_camera_lora(self) -> None:
+        self.base.unfuse_lora()
+
     # ---- forward ------------------------------------------------------------------------------
     def _run(self, fn, *args):
         if torch.is_grad_enabled() and self.gradient_checkpointing:
@@ -132,18 +207,25 @@ class CameraVideoTransformer(nn.Module):
     def forward(self, hidden_states: Tensor, encoder_hidden_states: Tensor, timestep: Tensor | int,
                 plucker: Tensor | None = None, timestep_cond: Tensor | None = None, ofs: Tensor | None = None,
                 image_rotary_emb: tuple[Tensor, Tensor] | None = None, attention_kwargs: dict | None = None,
-                return_dict: bool = True):
+                return_dict: bool = True, camera_tokens: tuple[Tensor | None, Tensor | None] | None = None):
         """As `CogVideoXTransformer3DModel.forward`, plus the camera.
 
         hidden_states (B, T, C_in, h, w) (noisy latents ++ image latents on channels for I2V);
-        encoder_hidden_states (B, L, text_dim); plucker (B, F = 4T - 3, 6, 8h, 8w) or None.
+        encoder_hidden_states (B, L, text_dim); plucker (B, F = 4T - 3, 6, 8h, 8w) or None, or instead
+        camera_tokens = `self.camera_tokens(plucker)` computed once (each (B, N, D) or None).
         Returns the prediction (B, T, C_out, h, w).
         """
         from diffusers.models.modeling_outputs import Transformer2DModelOutput
 
         base = self.base
         attention_kwargs = dict(attention_kwargs or {})
-        lora_scale = attention_kwargs.pop("scale", 1.0) if plucker is not None else 0.0
+        if plucker is not None and camera_tokens is not None:
+            raise ValueError("give plucker or camera_tokens, not both")
+        has_camera = plucker is not None or camera_tokens is not None
+        if not has_camera and self.lora_fused:
+            raise ValueError("the camera-LoRA is fused into the base: the model has no camera-free mode "
+                             "(unfuse_camera_lora first)")
+        lora_scale = attention_kwargs.pop("scale", 1.0) if has_camera else 0.0
         batch_size, num_frames, _, height, width = hidden_states.shape
 
         # 1. Time embedding (+ ofs for models that have it)
@@ -156,20 +238,28 @@ class CameraVideoTransformer(nn.Module):
         text_len = encoder_hidden_states.shape[1]
         text, video = tokens[:, :text_len], tokens[:, text_len:]
 
-        # 3. Camera branches: control residuals (one per control block) and the LoRA-branch fuse
-        residuals: list[Tensor] = []
+        # 3. Camera branches: the control branch's input and the LoRA-branch fuse
+        control_input = None
         if plucker is not None:
-            plucker = plucker.to(video.dtype)
+            camera_tokens = self.camera_tokens(plucker, video.dtype)
+        if camera_tokens is not None:
+            ctrl_tokens, lora_tokens = camera_tokens
             if self.control is not None:
-                residuals = self.control(video + self.ctrl_encoder(plucker), text, emb, image_rotary_emb,
-                                         attention_kwargs, run=self._run)
+                control_input = video + ctrl_tokens.to(video.dtype)
             if self.fuse is not None:
-                video = self.fuse(torch.cat([video, self.lora_encoder(plucker)], dim=-1))
+                video = self.fuse(torch.cat([video, lora_tokens.to(video.dtype)], dim=-1))
 
-        # 4. Main blocks (frozen, carrying the camera-LoRA), control residual i added after block i
+        # 4. Main blocks (frozen, carrying the camera-LoRA), control residual i added after block i. The control
+        # branch (copies of blocks 0..C-1 on the text and video tokens before block 0) runs after main block 0,
+        # so that a step the first-block cache reuses skips it (same values: it does not depend on main blocks).
+        residuals: list[Tensor] = []
+        text_in = text
         with _lora_scale(base, lora_scale):
             for i, block in enumerate(base.transformer_blocks):
                 video, text = self._run(block, video, text, emb, image_rotary_emb, attention_kwargs)
+                if i == 0 and control_input is not None and not self._reuses_step():
+                    residuals = self.control(control_input, text_in, emb, image_rotary_emb, attention_kwargs,
+                                             run=self._run)
                 if i < len(residuals):
                     video = video + residuals[i]
 

@@ -1,7 +1,8 @@
 """`wonderland-eval task=video|3d|recon dataset=re10k|dl3dv|tanks|synthetic dataset.root=... model_dir=...`
 
-The paper's evaluation protocol (SPEC section 4; configs in configs/eval/). The Hydra `main` only
-composes the config; `evaluate(cfg)` does the work and is what tests call:
+The paper's evaluation protocol (SPEC section 4; configs in configs/eval/, schema in wonderland/eval/config.py).
+`main` composes and checks the config (`wonderland.hydra_entry`: a bad key or value is one line, exit 2,
+nothing written); `evaluate(cfg)` does the work and is what tests call:
   1. the index: given (`index=`), or built seeded over the dataset; fixed in `<output_dir>/index.json`;
   2. this shard's clips (`shard=i/n`, or the rank under accelerate / torchrun) not yet in the results logs are
      evaluated one by one, each record appended to the shard's JSONL as soon as it is finished;
@@ -11,6 +12,7 @@ composes the config; `evaluate(cfg)` does the work and is what tests call:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -18,21 +20,24 @@ import time
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from ..data import EvalIndex, open_scenes
 from ..errors import InputError
 from ..eval import ResultsLog, parse_shard, plot_camera_paths, plot_per_frame_psnr, read_results, shard_items
 from ..eval.clips import INDEX_FILE, clip_id, resolve_index
+from ..eval.config import EvalConfig, build_eval_config
 from ..eval.report import summarize, write_report
 from ..eval.set_metrics import save_features, set_metrics
+from ..hydra_entry import hydra_main
 from ..metrics import MetricWeights, load_metric_nets
 
 log = logging.getLogger(__name__)
+PROG = "wonderland-eval"
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "eval"
 
 
-def _shard(cfg: DictConfig) -> tuple[int, int]:
+def _shard(cfg: EvalConfig) -> tuple[int, int]:
     """`shard=i/n`, else the process rank / world size that `accelerate launch` and `torchrun` set."""
     if cfg.shard is not None:
         return parse_shard(str(cfg.shard))
@@ -40,7 +45,7 @@ def _shard(cfg: DictConfig) -> tuple[int, int]:
     return (int(os.environ.get("RANK", "0")), world) if world > 1 else (0, 1)
 
 
-def _device(cfg: DictConfig):
+def _device(cfg: EvalConfig):
     """cfg.device / cfg.dtype; `auto` under a multi-process launcher picks this process's GPU."""
     import torch
 
@@ -49,10 +54,10 @@ def _device(cfg: DictConfig):
     device = cfg.device
     if device == "auto" and "LOCAL_RANK" in os.environ and torch.cuda.is_available():
         device = f"cuda:{os.environ['LOCAL_RANK']}"
-    return resolve_device_dtype(device, cfg.dtype)
+    return resolve_device_dtype(device, cfg.dtype, option="device")
 
 
-def write_outputs(cfg: DictConfig, out_dir: Path, ids: list[str], unavailable: dict[str, str]) -> dict:
+def write_outputs(cfg: EvalConfig, out_dir: Path, ids: list[str], unavailable: dict[str, str]) -> dict:
     """Summary, table and plots from every shard's records of this index."""
     task, dataset = cfg.task.name, cfg.dataset.name
     order = {c: i for i, c in enumerate(ids)}
@@ -75,16 +80,26 @@ def write_outputs(cfg: DictConfig, out_dir: Path, ids: list[str], unavailable: d
     return summary
 
 
-def evaluate(cfg: DictConfig) -> dict:
-    """Run (or resume) this shard of the evaluation in `cfg` (see configs/eval/config.yaml) -> summary."""
-    from ..pipeline.evaluation import TASKS, TaskOptions, eval_clip
+def _check_clip_length(cfg: EvalConfig, num_frames: int) -> None:
+    """The task's frame counts fit in a clip (known once the model family says how long its clips are)."""
+    t = cfg.task
+    for key in ("image_frames", "camera_frames", "fvd_frames", "fid_frames", "num_seen"):
+        value = getattr(t, key)
+        if value is not None and value > num_frames:
+            raise InputError(None, f"task.{key}", f"expected at most the clip's {num_frames} frames", value=value)
+
+
+def evaluate(cfg: EvalConfig | DictConfig) -> dict:
+    """Run (or resume) this shard of the evaluation in `cfg` (see configs/eval/config.yaml; a composed
+    DictConfig is built and checked first) -> summary."""
+    from ..pipeline.evaluation import TaskOptions, eval_clip
     from ..pipeline.manifest import read_manifest
 
+    if not isinstance(cfg, EvalConfig):
+        cfg = build_eval_config(cfg)
     task = cfg.task.name
-    if task not in TASKS:
-        raise InputError(None, "task", f"unknown task {task!r}; expected one of {TASKS}")
     out_dir = Path(cfg.output_dir)
-    weights = MetricWeights(**OmegaConf.to_container(cfg.weights))
+    weights = MetricWeights(**dataclasses.asdict(cfg.weights))
     device, dtype = _device(cfg)
     if cfg.report_only:  # the stored index and logs are all it needs
         ids = [clip_id(e) for e in EvalIndex.load(out_dir / INDEX_FILE).entries]
@@ -93,8 +108,9 @@ def evaluate(cfg: DictConfig) -> dict:
     manifest = read_manifest(cfg.model_dir)
     num_frames = cfg.num_frames or manifest.num_frames
     if num_frames != manifest.num_frames:
-        raise InputError(None, "num_frames", f"the model generates {manifest.num_frames} frames, not {num_frames}")
-    scenes = open_scenes(cfg.dataset.kind, cfg.dataset.root, **OmegaConf.to_container(cfg.dataset.options))
+        raise InputError(None, "num_frames", f"the model generates {manifest.num_frames} frames", value=num_frames)
+    _check_clip_length(cfg, num_frames)
+    scenes = open_scenes(cfg.dataset.kind, cfg.dataset.root, **cfg.dataset.options)
     count = cfg.num_clips or cfg.dataset.num_clips[task]
     index = resolve_index(out_dir, scenes, num_frames, count, list(cfg.dataset.strides), cfg.seed, cfg.index)
     ids = [clip_id(e) for e in index.entries]
@@ -105,7 +121,7 @@ def evaluate(cfg: DictConfig) -> dict:
     if todo:
         from ..pipeline import WonderlandPipeline
 
-        opt = TaskOptions(**{k: v for k, v in OmegaConf.to_container(cfg.task).items() if k != "name"},
+        opt = TaskOptions(**{k: v for k, v in dataclasses.asdict(cfg.task).items() if k != "name"},
                           num_inference_steps=cfg.num_inference_steps, guidance_scale=cfg.guidance_scale,
                           prompt=cfg.prompt, seed=cfg.seed)
         pipe = WonderlandPipeline.from_pretrained(manifest.root, device=device, dtype=dtype)
@@ -127,20 +143,15 @@ def evaluate(cfg: DictConfig) -> dict:
     return write_outputs(cfg, out_dir, ids, nets.unavailable)
 
 
-def main() -> None:
-    import hydra
+def _run(cfg: EvalConfig) -> None:
+    evaluate(cfg)
+    print((Path(cfg.output_dir) / "table.md").read_text())
 
-    @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
-    def _main(cfg: DictConfig) -> None:
-        try:
-            evaluate(cfg)
-        except InputError as e:  # bad input: one line, exit status 2 (as wonderland-generate)
-            print(f"wonderland-eval: error: {e}", file=sys.stderr)
-            sys.exit(2)
-        print((Path(cfg.output_dir) / "table.md").read_text())
 
-    _main()
+def main(argv: list[str] | None = None) -> int:
+    """`wonderland-eval key=value ...` (argv: the overrides; default sys.argv[1:]) -> exit status."""
+    return hydra_main(argv, prog=PROG, config_dir=CONFIG_DIR, build=build_eval_config, run=_run)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

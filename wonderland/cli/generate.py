@@ -15,8 +15,11 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..checks import check_output_dir, device, existing_file, finite_float, positive_int, seed
+from ..cli_args import ArgumentParser
 from ..errors import InputError
-from ..trajectories.cli import add_preset_arguments, preset_from_args
+from ..trajectories import PRESETS
+from ..trajectories.cli import add_preset_arguments, check_preset_args, preset_from_args
 
 PROG = "wonderland-generate"
 
@@ -33,29 +36,51 @@ def default_model_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "models" / "wonderland-demo"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images", nargs="*", type=Path, help="input image(s)")
     src = p.add_argument_group("camera path (one of)")
-    src.add_argument("--trajectory", type=Path, help="trajectory file (project JSON, RE10K .txt, transforms.json)")
-    src.add_argument("--preset", help="named preset (orbit, spiral, dolly_in, ...) with the preset options below")
-    p.add_argument("--list", type=Path, help="text file of 'image [trajectory]' lines, processed in one run")
+    src.add_argument("--trajectory", type=existing_file,
+                     help="trajectory file (project JSON, RE10K .txt, transforms.json)")
+    src.add_argument("--preset", choices=sorted(PRESETS), metavar="NAME",
+                     help="named preset (orbit, spiral, dolly_in, ...) with the preset options below")
+    p.add_argument("--list", type=existing_file, help="text file of 'image [trajectory]' lines, processed in one run")
     add_preset_arguments(p)
     p.add_argument("--prompt", default=None, help="text prompt (default: the model family's)")
-    p.add_argument("--model", type=Path, default=None, help="model directory with wonderland.json "
-                   "(default: the bundled demo family)")
+    p.add_argument("--model", default=None, help="model directory with wonderland.json, or a Hugging Face "
+                   "repo id owner/name (default: the bundled demo family)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default outputs/<image-stem>/)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
-    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    p.add_argument("--seed", type=seed, default=0, help="in [0, 2**32 - 1]")
+    p.add_argument("--steps", type=positive_int, default=None, help="denoising steps, >= 1 (default: the model's)")
+    p.add_argument("--guidance", type=finite_float(0), default=None, help="classifier-free guidance scale, >= 0 "
+                   "(<= 1: no guidance)")
+    p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="auto")
     p.add_argument("--offload", choices=("none", "model", "sequential"), default="none")
+    from camera_video.speed import CACHES, SCHEDULERS  # light: no torch
+
+    speed = p.add_argument_group("sampling speed (each off by default; README 'Faster sampling')")
+    speed.add_argument("--scheduler", choices=("default", *SCHEDULERS), default="default", metavar="NAME",
+                       help="default (the model's), " + ", ".join(SCHEDULERS) + " (v-prediction, zero terminal SNR)")
+    speed.add_argument("--cache", choices=CACHES, default="none",
+                       help="step cache: fbc (first-block cache) or pab (pyramid attention broadcast)")
+    speed.add_argument("--cache-threshold", type=finite_float(0), default=0.05,
+                       help="fbc: relative change of block 0's residual below which a step is reused, >= 0")
+    speed.add_argument("--compile", action="store_true", help="torch.compile the transformer blocks")
+    speed.add_argument("--dynamic-cfg", action="store_true", help="dynamic guidance (the CogVideoX I2V demo's)")
+    speed.add_argument("--fuse-lora", action="store_true", help="merge the camera-LoRA into the frozen weights")
     p.add_argument("--poses", choices=("trajectory", "colmap"), default="trajectory",
                    help="reconstruct with the conditioning poses, or re-estimate them with COLMAP")
-    p.add_argument("--render-trajectory", type=Path, default=None, help="camera path of flythrough.mp4")
-    p.add_argument("--min-opacity", type=float, default=0.0, help="drop Gaussians below this opacity on export")
+    p.add_argument("--render-trajectory", type=existing_file, default=None, help="camera path of flythrough.mp4")
+    p.add_argument("--min-opacity", type=finite_float(0, 1), default=0.0,
+                   help="drop Gaussians below this opacity on export, in [0, 1]")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    walk = p.add_argument_group("long walks (a trajectory longer than the model's clip is generated in chunks)")
+    walk.add_argument("--chunk-overlap", type=int, default=None, help="frames consecutive chunks share, the "
+                      "conditioning frame included (default 1 with --merge previous, 3 with align)")
+    walk.add_argument("--merge", choices=("previous", "align"), default="previous",
+                      help="where chunks overlap: keep the earlier chunk's Gaussians, or first fit a similarity")
+    walk.add_argument("--resume", action="store_true", help="continue after the last finished chunk in OUT/chunks/")
     return p
 
 
@@ -75,7 +100,7 @@ def collect_jobs(args: argparse.Namespace) -> list[Job]:
     if not pairs:
         raise InputError(None, "images", "no input image given")
     if args.trajectory is not None and args.preset is not None:
-        raise InputError(None, "trajectory", "give --trajectory or --preset, not both")
+        raise InputError(None, "--trajectory", "give --trajectory or --preset, not both")
     many = len(pairs) > 1
     jobs = []
     for image, traj in pairs:
@@ -96,16 +121,29 @@ def check_writable(out: Path) -> None:
         raise InputError(out, None, f"output directory cannot be written ({e.strerror or e})") from None
 
 
-def resolve_device_dtype(device: str, dtype: str):
+def resolve_device_dtype(device: str, dtype: str, option: str = "--device"):
     import torch
 
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                        ("cpu" if device == "auto" else device))
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(None, "device", "CUDA requested but no CUDA device is available")
+        raise InputError(None, option, "CUDA requested but no CUDA device is available", value=device)
     if dtype == "auto":
         return dev, torch.bfloat16 if dev.type == "cuda" else torch.float32
     return dev, getattr(torch, dtype)
+
+
+def check_long_job(args: argparse.Namespace, manifest, image, traj, job: Job) -> None:
+    """A long walk's checks (chunking, merge, jumps, a resumable state) before any model loads."""
+    from ..pipeline.long_navigation import check_long, check_resume, default_overlap
+
+    if args.poses != "trajectory":
+        raise InputError(job.trajectory, "poses", "a long walk is placed with the trajectory's cameras; "
+                         "--poses colmap works on single clips only")
+    overlap = args.chunk_overlap if args.chunk_overlap is not None else default_overlap(args.merge)
+    check_long(traj, manifest.num_frames, overlap, args.merge, job.trajectory)
+    if args.resume:
+        check_resume(manifest, job.out, image, traj, args.prompt, args.seed, args.steps, args.guidance, overlap)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,16 +156,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     # 1. Check everything that can be checked before loading a model.
-    from ..images import load_image
+    from camera_video.speed import SamplingOptions
+
+    from ..images import load_image, warn_if_upscaled
+    from ..pipeline.hub import resolve_model_dir
     from ..pipeline.manifest import read_manifest
     from ..trajectories import load_trajectory
 
     try:
+        check_preset_args(args.preset, args)  # a preset's own parameters; none without --preset
+        if args.out is not None:
+            check_output_dir(args.out, "--out")
         jobs = collect_jobs(args)
-        model_dir = args.model or default_model_dir()
+        model_dir = resolve_model_dir(args.model) if args.model else default_model_dir()
         manifest = read_manifest(model_dir)
         device, dtype = resolve_device_dtype(args.device, args.dtype)
         render_cams = load_trajectory(args.render_trajectory) if args.render_trajectory else None
+        sampling = SamplingOptions(args.scheduler, args.cache, args.cache_threshold, args.compile, args.dynamic_cfg,
+                                   args.fuse_lora)
         preset = preset_from_args(args.preset, args) if args.preset else None
     except InputError as e:
         return fail(e)
@@ -135,7 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     for job in jobs:
         try:
             image = load_image(job.image)
-            traj = preset if job.trajectory is None else load_trajectory(job.trajectory)
+            warn_if_upscaled(job.image, image, manifest.height, manifest.width)
+            # A trajectory without its own image size (RealEstate10K .txt) is read at the image's when they agree.
+            traj = preset if job.trajectory is None else load_trajectory(job.trajectory,
+                                                                           image_size=tuple(image.shape[-2:]))
+            if len(traj) > manifest.num_frames:
+                check_long_job(args, manifest, image, traj, job)
             check_writable(job.out)
             ready.append((job, image, traj))
         except InputError as e:
@@ -148,23 +199,35 @@ def main(argv: list[str] | None = None) -> int:
     from ..pipeline import WonderlandPipeline
     from ..pipeline.outputs import write_outputs
 
-    pipe = WonderlandPipeline.from_pretrained(manifest.root, device=device, dtype=dtype, offload=args.offload)
+    pipe = WonderlandPipeline.from_pretrained(manifest.root, device=device, dtype=dtype, offload=args.offload,
+                                              sampling=sampling)
     pipe.set_progress_bar(not args.quiet)
     for job, image, traj in ready:
         t0 = time.perf_counter()
         try:
             pipe.stats = {k: v for k, v in pipe.stats.items() if k == "load"}
-            result = pipe(image, traj, prompt=args.prompt, seed=args.seed, num_inference_steps=args.steps,
-                          guidance_scale=args.guidance, poses=args.poses)
+            extra = None
+            if len(traj) > manifest.num_frames:
+                result = pipe.generate_long(image, traj, prompt=args.prompt, seed=args.seed,
+                                            num_inference_steps=args.steps, guidance_scale=args.guidance,
+                                            overlap=args.chunk_overlap, merge=args.merge, out_dir=job.out,
+                                            resume=args.resume)
+                extra = result.report()
+            else:
+                result = pipe(image, traj, prompt=args.prompt, seed=args.seed, num_inference_steps=args.steps,
+                              guidance_scale=args.guidance, poses=args.poses)
             render = None
             if render_cams is not None:
                 render = render_cams.center_crop_resize(manifest.height, manifest.width)
             settings = {"image": str(job.image), "trajectory": str(job.trajectory or f"preset:{args.preset}"),
                         "model": str(manifest.root), "seed": args.seed, "steps": args.steps,
                         "guidance": args.guidance, "prompt": args.prompt, "device": str(device),
-                        "dtype": str(dtype).removeprefix("torch."), "offload": args.offload, "poses": args.poses}
+                        "dtype": str(dtype).removeprefix("torch."), "offload": args.offload, "poses": args.poses,
+                        "sampling": sampling.to_dict()}
+            if extra is not None:
+                settings |= {"chunk_overlap": result.overlap, "merge": args.merge, "resume": args.resume}
             write_outputs(result, job.out, settings, fps=manifest.fps, render_cameras=render,
-                          min_opacity=args.min_opacity, progress=not args.quiet)
+                          min_opacity=args.min_opacity, progress=not args.quiet, report_extra=extra)
         except InputError as e:
             print(f"{PROG}: error: {e}", file=sys.stderr)
             failed.append(job)

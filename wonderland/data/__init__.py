@@ -23,12 +23,20 @@ from .sampling import (
 from .scene import SKIP_REASONS, CorruptSampleError, Scene, SceneCollection, check_cameras
 
 KINDS = ("re10k", "acid", "re10k_torch", "acid_torch", "dl3dv", "colmap", "tanks")
+# The keyword options each reader takes (configs name them as `dataset.options`).
+READER_OPTIONS = {"re10k": ("frames_root",), "acid": ("frames_root",), "re10k_torch": (), "acid_torch": (),
+                  "dl3dv": ("images",), "colmap": (), "tanks": ()}
 
 
 def open_scenes(kind: str, root: str | Path, **kw) -> SceneCollection:
     """The scenes of one dataset root. kind: re10k | acid (layout a; kw frames_root), re10k_torch |
     acid_torch (pixelSplat chunks), dl3dv (kw images='images_4'), colmap | tanks.
     A missing root or one without readable scenes raises `InputError`."""
+    unknown = sorted(set(kw) - set(READER_OPTIONS.get(kind, kw)))
+    if unknown:
+        takes = ", ".join(READER_OPTIONS[kind]) or "none"
+        raise InputError(None, f"options.{unknown[0]}", f"unknown option of the {kind} reader (it takes: {takes})",
+                         value=kw[unknown[0]])
     if kind in ("re10k", "acid"):
         from .re10k import open_re10k
         return open_re10k(root, kind=kind, **kw)
@@ -45,7 +53,7 @@ def open_scenes(kind: str, root: str | Path, **kw) -> SceneCollection:
 
 
 __all__ = [
-    "CLIP_STRIDES", "KINDS", "SKIP_REASONS", "CorruptSampleError", "EvalEntry", "EvalIndex", "ReconstructionDataset",
-    "Scene", "SceneCollection", "SkipCounter", "TooFewFramesError", "VideoClipDataset", "check_cameras", "open_scenes",
-    "read_pixelsplat_index", "sample_clip", "sample_supervision_views",
+    "CLIP_STRIDES", "KINDS", "READER_OPTIONS", "SKIP_REASONS", "CorruptSampleError", "EvalEntry", "EvalIndex",
+    "ReconstructionDataset", "Scene", "SceneCollection", "SkipCounter", "TooFewFramesError", "VideoClipDataset",
+    "check_cameras", "open_scenes", "read_pixelsplat_index", "sample_clip", "sample_supervision_views",
 ]

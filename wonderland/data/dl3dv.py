@@ -7,28 +7,24 @@
 
 As DL3DV ships it, transforms.json describes the full-resolution images while `images_4` holds them
 downsampled, so K is rescaled from the json's (h, w) to the size of the frames actually read.
-Frames are ordered by file name (the json's order is not always temporal). Distortion is ignored.
+Parsed and written by `wonderland.formats.transforms_json` (shared with `--trajectory`): frames are ordered
+by file name (the json's order is not always temporal). Distortion is ignored.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
-import torch
 from torch import Tensor
 
-from wonderland.geometry import Cameras, make_K
-from wonderland.io import atomic_path, write_json
+from wonderland.errors import InputError
+from wonderland.formats import read_transforms_json, transforms_cameras, write_transforms_json
+from wonderland.geometry import Cameras
+from wonderland.io import atomic_path
 
 from .scene import CorruptSampleError, Scene, SceneCollection, image_size, read_image, require_dir
 
 IMAGE_DIRS = ("images_4", "images_8", "images")
-
-
-def _natural(name: str) -> list:
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 class DL3DVScene(Scene):
@@ -39,24 +35,15 @@ class DL3DVScene(Scene):
         if image_dir is None or not image_dir.is_dir():
             raise CorruptSampleError(key, "missing_frame", f"no {images or '/'.join(IMAGE_DIRS)} folder in {folder}")
         try:
-            data = json.loads((folder / "transforms.json").read_text())
-            frames = sorted(data["frames"], key=lambda fr: _natural(Path(fr["file_path"]).name))
-            c2w_gl = torch.tensor([fr["transform_matrix"] for fr in frames], dtype=torch.float64).reshape(-1, 4, 4)
-            intr = [[float({**data, **fr}.get(k, float("nan"))) for k in ("fl_x", "fl_y", "cx", "cy", "w", "h")]
-                    for fr in frames]
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
-            raise CorruptSampleError(key, "unreadable", f"{folder / 'transforms.json'}: {e!r}") from None
-        if not frames:
-            raise CorruptSampleError(key, "unreadable", "transforms.json has no frames")
-        self.frame_files = [image_dir / Path(fr["file_path"]).name for fr in frames]
+            parsed = read_transforms_json(folder / "transforms.json")  # frames sorted by file name
+        except InputError as e:
+            raise CorruptSampleError(key, "unreadable", str(e)) from None
+        if any(p is None for p in parsed.file_paths):
+            raise CorruptSampleError(key, "unreadable", f"{folder / 'transforms.json'}: a frame has no file_path")
+        self.frame_files = [image_dir / Path(p).name for p in parsed.file_paths]
         h, w = image_size(self.frame_files[0], key)
-        fx, fy, cx, cy, jw, jh = torch.tensor(intr, dtype=torch.float64).unbind(-1)
-        fy = torch.where(torch.isnan(fy), fx, fy)
         # The json's size (default: the frames' own size) is what its intrinsics are in pixels of.
-        jw, jh = torch.nan_to_num(jw, nan=w), torch.nan_to_num(jh, nan=h)
-        cx, cy = torch.where(torch.isnan(cx), jw / 2, cx), torch.where(torch.isnan(cy), jh / 2, cy)
-        K = make_K(fx * w / jw, fy * h / jh, cx * w / jw, cy * h / jh)
-        self.cameras = Cameras.from_opengl_c2w(c2w_gl, K, h, w)
+        self.cameras = transforms_cameras(parsed, h, w)
 
     def read_frame(self, index: int) -> Tensor:
         return read_image(self.frame_files[index], self.key)
@@ -84,10 +71,4 @@ def write_dl3dv_scene(root: str | Path, key: str, cameras: Cameras, frames: Tens
         with atomic_path(image_dir / name) as tmp:
             Image.fromarray(im).save(tmp)
     full = cameras.resize(cameras.height * downscale, cameras.width * downscale)
-    intr = [{"fl_x": k[0][0], "fl_y": k[1][1], "cx": k[0][2], "cy": k[1][2]} for k in full.K.double().tolist()]
-    shared = all(k == intr[0] for k in intr)  # DL3DV itself has one global camera
-    frames_json = [{"file_path": f"images/{n}", "transform_matrix": m.tolist()} | ({} if shared else k)
-                   for n, m, k in zip(names, full.to_opengl_c2w().double(), intr)]
-    write_json(folder / "transforms.json", {"w": full.width, "h": full.height, **(intr[0] if shared else {}),
-                                            "camera_model": "OPENCV", "frames": frames_json})
-    return folder / "transforms.json"
+    return write_transforms_json(folder / "transforms.json", full, [f"images/{n}" for n in names])

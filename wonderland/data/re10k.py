@@ -6,7 +6,8 @@
     <frames_root>/<same sub dirs>/<key>/<timestamp_us>.png|.jpg   one image per camera line
 
 `frames_root` defaults to `root` (frames folder beside its camera file). Camera files without a frames
-folder (videos never downloaded) are left out of the collection. ACID has the same format.
+folder (videos never downloaded) are left out of the collection. ACID has the same format. The camera file is
+parsed and written by `wonderland.formats.re10k_txt` (shared with `--trajectory`); frames in file order.
 """
 
 from __future__ import annotations
@@ -14,51 +15,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
 from torch import Tensor
 
+from wonderland.errors import InputError
+from wonderland.formats import Re10kFile, re10k_cameras, read_re10k_txt, write_re10k_txt
 from wonderland.geometry import Cameras
-from wonderland.io import atomic_open, atomic_path
+from wonderland.io import atomic_path
 
 from .scene import CorruptSampleError, Scene, SceneCollection, image_size, read_image, require_dir
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
-def parse_re10k_txt(path: Path, key: str) -> tuple[str, list[int], Tensor]:
-    """-> (url, timestamps, rows (F, 18) float64). A malformed file is `CorruptSampleError('unreadable')`."""
+def parse_re10k_txt(path: Path, key: str) -> Re10kFile:
+    """The shared parser (wonderland.formats.re10k_txt); a malformed file is `CorruptSampleError('unreadable')`."""
     try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise CorruptSampleError(key, "unreadable", f"{path}: {e}") from None
-    stamps, rows = [], []
-    for n, line in enumerate(lines[1:], start=2):
-        parts = line.split()
-        if not parts:
-            continue
-        try:
-            if len(parts) != 19:
-                raise ValueError(f"expected 19 numbers, got {len(parts)}")
-            stamps.append(int(parts[0]))
-            rows.append([float(x) for x in parts[1:]])
-        except ValueError as e:
-            raise CorruptSampleError(key, "unreadable", f"{path} line {n}: {e}") from None
-    if not rows:
-        raise CorruptSampleError(key, "unreadable", f"{path}: no camera lines")
-    return (lines[0].strip() if lines else ""), stamps, torch.tensor(rows, dtype=torch.float64)
+        return read_re10k_txt(path)
+    except InputError as e:
+        raise CorruptSampleError(key, "unreadable", str(e)) from None
 
 
 class RE10KScene(Scene):
     def __init__(self, key: str, camera_file: Path, frames_dir: Path):
         self.key, self.camera_file, self.frames_dir = key, camera_file, frames_dir
-        self.url, self.timestamps, rows = parse_re10k_txt(camera_file, key)
+        parsed = parse_re10k_txt(camera_file, key)
+        self.url, self.timestamps = parsed.url, parsed.timestamps
         files = {p.stem: p for p in frames_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
         self.frame_files = [files.get(str(t), frames_dir / f"{t}.png") for t in self.timestamps]
         first = next((f for f in self.frame_files if f.exists()), None)
         if first is None:
             raise CorruptSampleError(key, "missing_frame", f"no frames of {camera_file.name} in {frames_dir}")
         h, w = image_size(first, key)
-        self.cameras = Cameras.from_re10k(rows, h, w)
+        self.cameras = re10k_cameras(parsed.rows, h, w)  # at the frames' own size
 
     def read_frame(self, index: int) -> Tensor:
         return read_image(self.frame_files[index], self.key)
@@ -92,9 +80,4 @@ def write_re10k_scene(root: str | Path, key: str, cameras: Cameras, frames: Tens
     for t, im in zip(timestamps, frames.permute(0, 2, 3, 1).numpy()):
         with atomic_path(root / key / f"{int(t)}{ext}") as tmp:
             Image.fromarray(im).save(tmp)
-    rows = cameras.to_re10k().double()
-    with atomic_open(root / f"{key}.txt") as f:
-        f.write(url + "\n")
-        for t, r in zip(timestamps, rows.tolist()):
-            f.write(" ".join([str(int(t))] + [repr(x) for x in r]) + "\n")
-    return root / f"{key}.txt"
+    return write_re10k_txt(root / f"{key}.txt", cameras, list(timestamps), url)

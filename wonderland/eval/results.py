@@ -27,9 +27,9 @@ def parse_shard(text: str) -> tuple[int, int]:
     try:
         i, n = (int(p) for p in text.split("/"))
     except ValueError:
-        raise InputError(None, "shard", f"expected 'i/n' such as 0/4, got {text!r}") from None
+        raise InputError(None, "shard", "expected 'i/n' such as 0/4", value=text) from None
     if n < 1 or not 0 <= i < n:
-        raise InputError(None, "shard", f"need 0 <= i < n (shards are numbered from 0), got {text!r}")
+        raise InputError(None, "shard", "expected 'i/n' with 0 <= i < n (shards are numbered from 0)", value=text)
     return i, n
 
 

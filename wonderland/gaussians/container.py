@@ -15,6 +15,8 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from ..precision import full_precision
+
 _FIELDS = ("means", "quats", "scales", "opacities", "colors", "sh_rest")
 
 
@@ -108,6 +110,7 @@ class Gaussians:
         return self._map(Tensor.detach)
 
 
+@full_precision
 def pixel_aligned_gaussians(origins: Float[Tensor, "*b n 3"], dirs: Float[Tensor, "*b n 3"],
                             distance: Float[Tensor, "*b n"], colors: Float[Tensor, "*b n 3"],
                             scales: Float[Tensor, "*b n 3"], quats: Float[Tensor, "*b n 4"],

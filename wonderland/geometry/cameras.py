@@ -17,12 +17,14 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from ..precision import full_precision
 from .rotations import matrix_to_quat, quat_to_matrix
 
 # Flips y and z: OpenGL camera axes <-> OpenCV camera axes (its own inverse).
 OPENGL_TO_OPENCV = torch.diag(torch.tensor([1.0, -1.0, -1.0, 1.0], dtype=torch.float64))
 
 
+@full_precision
 def rigid_inverse(T: Float[Tensor, "*b 4 4"]) -> Float[Tensor, "*b 4 4"]:
     """Inverse of a rigid transform [R | t] without a general matrix inverse."""
     R, t = T[..., :3, :3], T[..., :3, 3:]
@@ -105,10 +107,12 @@ class Cameras:
         return cls(rigid_inverse(w2c), K, height, width)
 
     @classmethod
+    @full_precision
     def from_opengl_c2w(cls, c2w_gl: Tensor, K: Tensor, height: int, width: int) -> Cameras:
         """nerfstudio / Blender / DL3DV c2w (x right, y up, z backward)."""
         return cls(c2w_gl @ OPENGL_TO_OPENCV.to(c2w_gl), K, height, width)
 
+    @full_precision
     def to_opengl_c2w(self) -> Float[Tensor, "*b 4 4"]:
         return self.c2w @ OPENGL_TO_OPENCV.to(self.c2w)
 
@@ -140,6 +144,7 @@ class Cameras:
         return torch.cat([intr, zeros, w2c[..., :3, :].flatten(-2)], -1)
 
     # ---- projection ----------------------------------------------------------------------------
+    @full_precision
     def project(self, points: Float[Tensor, "*b p 3"]) -> tuple[Float[Tensor, "*b p 2"], Float[Tensor, "*b p"]]:
         """World points -> pixel coordinates (u, v) (pixel centres at +0.5) and camera-space depth z."""
         w2c = self.w2c
@@ -149,6 +154,7 @@ class Cameras:
         return uvw[..., :2] / z[..., None], z
 
     # ---- image shims: intrinsics follow the pixels ---------------------------------------------
+    @full_precision
     def resize(self, height: int, width: int) -> Cameras:
         """Cameras of the same views resampled to (height, width) (the whole image is kept)."""
         sx, sy = width / self.width, height / self.height
@@ -174,7 +180,7 @@ class Cameras:
 def center_crop_box(src_h: int, src_w: int, height: int, width: int) -> tuple[int, int, int, int]:
     """Largest centred (top, left, h, w) window of a src image that has the aspect ratio height:width."""
     if src_w * height > width * src_h:  # source too wide
-        h, w = src_h, round(src_h * width / height)
+        h, w = src_h, max(1, round(src_h * width / height))
     else:
-        h, w = round(src_w * height / width), src_w
+        h, w = max(1, round(src_w * height / width)), src_w  # >= 1: a 1-pixel-wide image still has a crop
     return (src_h - h) // 2, (src_w - w) // 2, h, w

@@ -10,6 +10,8 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from ..precision import full_precision
+
 
 def pixel_centers(height: int, width: int, device=None, dtype=torch.float32) -> Float[Tensor, "h w 2"]:
     """(u, v) = (col + 0.5, row + 0.5) for every pixel."""
@@ -18,6 +20,7 @@ def pixel_centers(height: int, width: int, device=None, dtype=torch.float32) -> 
     return torch.stack([u, v], -1)
 
 
+@full_precision
 def ray_bundle(c2w: Float[Tensor, "*b 4 4"], K: Float[Tensor, "*b 3 3"], height: int, width: int
                ) -> tuple[Float[Tensor, "*b h w 3"], Float[Tensor, "*b h w 3"]]:
     """World-space ray origins and unit directions of every pixel centre."""
@@ -30,6 +33,7 @@ def ray_bundle(c2w: Float[Tensor, "*b 4 4"], K: Float[Tensor, "*b 3 3"], height:
     return origins, dirs
 
 
+@full_precision
 def plucker_embedding(c2w: Float[Tensor, "*b 4 4"], K: Float[Tensor, "*b 3 3"], height: int, width: int
                       ) -> Float[Tensor, "*b 6 h w"]:
     """Plücker coordinates [o x d, d] per pixel, channels first."""

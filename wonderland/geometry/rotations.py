@@ -7,13 +7,17 @@ from jaxtyping import Float
 from kornia.geometry.conversions import quaternion_to_rotation_matrix, rotation_matrix_to_quaternion
 from torch import Tensor
 
+from ..precision import full_precision
 
+
+@full_precision
 def quat_to_matrix(q: Float[Tensor, "*b 4"]) -> Float[Tensor, "*b 3 3"]:
     """(w, x, y, z) quaternion (any norm) -> rotation matrix."""
     q = q / q.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     return quaternion_to_rotation_matrix(q)
 
 
+@full_precision
 def matrix_to_quat(R: Float[Tensor, "*b 3 3"]) -> Float[Tensor, "*b 4"]:
     """Rotation matrix -> unit (w, x, y, z) quaternion with w >= 0 (a canonical sign)."""
     q = rotation_matrix_to_quaternion(R.contiguous(), eps=1e-12)
@@ -21,6 +25,7 @@ def matrix_to_quat(R: Float[Tensor, "*b 3 3"]) -> Float[Tensor, "*b 4"]:
     return torch.where(q[..., :1] < 0, -q, q)
 
 
+@full_precision
 def axis_angle_to_matrix(axis: Float[Tensor, "*b 3"], angle: Float[Tensor, "*b"]) -> Float[Tensor, "*b 3 3"]:
     """Rodrigues' formula; `axis` need not be unit."""
     axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-12)
@@ -40,12 +45,14 @@ def rotation_y(angle: float, dtype=torch.float64) -> Tensor:
     return axis_angle_to_matrix(torch.tensor([0, 1.0, 0], dtype=dtype), torch.tensor(angle, dtype=dtype))
 
 
+@full_precision
 def geodesic_angle(Ra: Float[Tensor, "*b 3 3"], Rb: Float[Tensor, "*b 3 3"]) -> Float[Tensor, "*b"]:
     """Angle (radians) of the rotation Ra^T Rb."""
     trace = (Ra.transpose(-1, -2) @ Rb).diagonal(dim1=-2, dim2=-1).sum(-1)
     return torch.acos(((trace - 1) / 2).clamp(-1.0, 1.0))
 
 
+@full_precision
 def is_rotation(R: Float[Tensor, "*b 3 3"], atol: float = 1e-3) -> Tensor:
     """True where R is orthonormal with determinant +1 (within atol) and finite. Shape (*b,)."""
     eye = torch.eye(3, dtype=R.dtype, device=R.device)
@@ -56,6 +63,7 @@ def is_rotation(R: Float[Tensor, "*b 3 3"], atol: float = 1e-3) -> Tensor:
     return finite & ortho & det
 
 
+@full_precision
 def slerp(q0: Float[Tensor, "*b 4"], q1: Float[Tensor, "*b 4"], t: Float[Tensor, "*b"]) -> Float[Tensor, "*b 4"]:
     """Spherical interpolation of unit quaternions along the shorter arc."""
     dot = (q0 * q1).sum(-1, keepdim=True)
@@ -71,6 +79,7 @@ def slerp(q0: Float[Tensor, "*b 4"], q1: Float[Tensor, "*b 4"], t: Float[Tensor,
     return q / q.norm(dim=-1, keepdim=True)
 
 
+@full_precision
 def look_at(eye: Float[Tensor, "*b 3"], target: Float[Tensor, "*b 3"], up: Float[Tensor, 3] | None = None) -> Tensor:
     """OpenCV c2w (*b, 4, 4) at `eye` looking at `target`; `up` is the world's up (default -y, OpenCV)."""
     if up is None:

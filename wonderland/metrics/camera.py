@@ -25,11 +25,13 @@ import torch
 from torch import Tensor
 
 from ..geometry import normalize_poses
+from ..precision import full_precision
 
 MAX_ROT_ERR = math.pi
 MAX_TRANS_ERR = 2.0
 
 
+@full_precision
 def rotation_angle(Ra: Tensor, Rb: Tensor) -> Tensor:
     """Geodesic angle (radians) of Ra^T Rb, (..., 3, 3) -> (...).
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..precision import full_precision
 from .inception import FIDInceptionV3
 from .weights import MissingWeightsError, is_torchscript, load_torchscript, read_state_dict, require_file
 
@@ -89,6 +90,7 @@ def load_inception(path: str | Path | None) -> nn.Module:
 
 
 @torch.no_grad()
+@full_precision
 def inception_features(model: nn.Module, images: Tensor, batch_size: int = 64) -> np.ndarray:
     """images (N, 3, H, W) in [0, 1] -> (N, 2048) float64 pool features.
 

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..precision import full_precision
 from .fid import frechet_distance_of_features
 from .weights import MissingWeightsError, load_torchscript
 
@@ -39,6 +40,7 @@ def i3d_input(videos: Tensor) -> Tensor:
 
 
 @torch.no_grad()
+@full_precision
 def i3d_features(detector: torch.jit.ScriptModule, videos: Tensor, batch_size: int = 8) -> np.ndarray:
     """videos (N, T, 3, H, W) in [0, 1] -> (N, 400) float64 I3D features."""
     device = next(iter(detector.parameters()), torch.empty(0)).device

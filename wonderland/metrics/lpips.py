@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from ..precision import full_precision
 from .nets import FeatureNet, load_feature_net, trunk_state_dict
 from .weights import MissingWeightsError, read_state_dict, require_file
 
@@ -57,6 +58,7 @@ class LPIPS(nn.Module):
         for i, layer in enumerate(self.layers):
             self.add_module(f"lin{i}", NetLinLayer(self.net.channels(layer)))
 
+    @full_precision  # a metric: the same value whatever autocast surrounds it
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         """pred, target: (..., 3, H, W) in [0, 1] -> LPIPS per image (...)."""
         lead = pred.shape[:-3]

@@ -23,6 +23,7 @@ from torch import Tensor
 from ..data.eval_index import EvalEntry
 from ..data.sampling import sample_supervision_views
 from ..data.scene import Scene
+from ..eval.config import TASKS
 from ..eval.scoring import CAMERA_FRAMES, IMAGE_FRAMES, camera_scores, image_scores
 from ..gaussians import Gaussians
 from ..geometry import Cameras
@@ -30,8 +31,6 @@ from ..metrics import MetricNets, i3d_features, inception_features
 from ..render import render
 from ..vae import encode_video
 from .pipeline import WonderlandPipeline
-
-TASKS = ("video", "3d", "recon")
 
 
 @dataclass

@@ -35,7 +35,9 @@ def versions() -> dict[str, str]:
 
 def write_outputs(result: WonderlandResult, out_dir: str | Path, settings: dict, fps: float = 8.0,
                   render_cameras: Cameras | None = None, min_opacity: float = 0.0,
-                  progress: bool = True) -> dict[str, Path]:
+                  progress: bool = True, report_extra: dict | None = None) -> dict[str, Path]:
+    """result: a `WonderlandResult` or a long walk's `LongResult` (same fields); report_extra: more keys
+    for report.json (a long walk's chunks)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     g = result.gaussians.prune(min_opacity) if min_opacity > 0 else result.gaussians
@@ -61,7 +63,9 @@ def write_outputs(result: WonderlandResult, out_dir: str | Path, settings: dict,
         "image": {"source_size": list(result.image.source_size),
                   "crop_box_top_left_height_width": list(result.image.crop_box)},
         "normalization_scale": float(result.normalization.scale),
+        "sampler": result.sampler,
         "stages": {k: asdict(v) for k, v in stats.items()},
+        **(report_extra or {}),
     }
     write_json(out / "report.json", report)
     return {name: out / name for name in OUTPUT_FILES}

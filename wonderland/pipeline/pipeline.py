@@ -2,7 +2,8 @@
 
 The only module (with `wonderland.cli`) that imports both subsystems. Stages can run alone:
 `generate_video` (camera-guided CogVideoX), `reconstruct` (LaLRM on any latents + cameras), and
-`__call__` runs both. Cameras go in and come out in the trajectory's own units: the models see
+`__call__` runs both; `generate_long` follows a trajectory longer than one clip chunk by chunk
+(`long_navigation.py`). Cameras go in and come out in the trajectory's own units: the models see
 poses relative to frame 0 and scale-normalised, and the `PoseNormalization` maps results back.
 """
 
@@ -23,6 +24,7 @@ from ..gaussians import Gaussians
 from ..geometry import Cameras, PoseNormalization, normalize_cameras
 from ..images import PreparedImage, fit_image
 from ..trajectories import resample
+from .hub import resolve_model_dir
 from .manifest import Manifest, read_manifest
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class VideoResult:
     cameras: Cameras  # (F,) in the trajectory's units, at the model resolution
     normalization: PoseNormalization  # trajectory units <-> the normalised frame the models saw
     image: PreparedImage
+    sampler: dict = field(default_factory=dict)  # scheduler, steps, transformer calls, steps the cache reused
 
 
 @dataclass
@@ -53,6 +56,7 @@ class WonderlandResult:
     image: PreparedImage
     pose_source: str  # "trajectory" or "colmap"
     stats: dict[str, StageStats] = field(default_factory=dict)
+    sampler: dict = field(default_factory=dict)  # see VideoResult.sampler
 
 
 class StageTimer:
@@ -79,9 +83,13 @@ class StageTimer:
 
 
 class WonderlandPipeline:
-    def __init__(self, video_pipe, lalrm, manifest: Manifest, prompt_embeds: dict[str, Tensor] | None = None):
+    def __init__(self, video_pipe, lalrm, manifest: Manifest, prompt_embeds: dict[str, Tensor] | None = None,
+                 sampling=None):
+        from camera_video.speed import SamplingOptions
+
         self.video_pipe, self.lalrm, self.manifest = video_pipe, lalrm, manifest
         self.prompt_embeds = prompt_embeds
+        self.sampling = sampling or SamplingOptions()  # applied by from_pretrained (camera_video.speed)
         self.stats: dict[str, StageStats] = {}
 
     @property
@@ -90,18 +98,25 @@ class WonderlandPipeline:
 
     @classmethod
     def from_pretrained(cls, model_dir: str | Path, device: str | torch.device = "cpu",
-                        dtype: torch.dtype = torch.float32, offload: str = "none") -> WonderlandPipeline:
-        """Load a model family described by `<model_dir>/wonderland.json` (see `manifest.py`)."""
+                        dtype: torch.dtype = torch.float32, offload: str = "none", cache_dir: str | Path | None = None,
+                        revision: str | None = None, sampling=None) -> WonderlandPipeline:
+        """Load a model family described by `<model_dir>/wonderland.json` (see `manifest.py`).
+
+        `model_dir` is a local directory or a Hugging Face repo id ("owner/name", resolved through the
+        cache first, see `hub.py`; `cache_dir` and `revision` as in diffusers). `sampling`: a
+        `camera_video.speed.SamplingOptions` (another scheduler, a step cache, compiled blocks, dynamic CFG,
+        the camera-LoRA fused)."""
         import diffusers
         from safetensors.torch import load_file
 
         from camera_video.models import load_base, load_camera_transformer
         from camera_video.pipeline import CameraVideoPipeline
+        from camera_video.speed import SamplingOptions, apply_sampling_options
         from lalrm.model import LaLRM
 
         from ..vae import load_vae
 
-        manifest = read_manifest(model_dir)
+        manifest = read_manifest(resolve_model_dir(model_dir, cache_dir, revision))
         device = torch.device(device)
         stats: dict[str, StageStats] = {}
         with StageTimer(stats, "load", device):
@@ -119,6 +134,8 @@ class WonderlandPipeline:
                                                               torch_dtype=dtype)
             video_pipe = CameraVideoPipeline(load_vae(manifest.vae, dtype), transformer, scheduler, text_encoder,
                                              tokenizer)
+            sampling = sampling or SamplingOptions()
+            apply_sampling_options(video_pipe, sampling)
             lalrm = LaLRM.from_pretrained(manifest.lalrm).eval().requires_grad_(False)
             if offload != "none" and device.type != "cuda":
                 warnings.warn(f"--offload {offload} needs a CUDA device; running without offload", stacklevel=2)
@@ -133,7 +150,7 @@ class WonderlandPipeline:
             embeds = None
             if manifest.prompt_embeds is not None:
                 embeds = {k: v.to(device, dtype) for k, v in load_file(str(manifest.prompt_embeds)).items()}
-        pipe = cls(video_pipe, lalrm, manifest, embeds)
+        pipe = cls(video_pipe, lalrm, manifest, embeds, sampling)
         pipe.stats.update(stats)
         return pipe
 
@@ -147,7 +164,8 @@ class WonderlandPipeline:
         if not torch.isfinite(trajectory.c2w).all() or not torch.isfinite(trajectory.K).all():
             raise InputError(None, "trajectory", "poses or intrinsics contain NaN or inf")
         if len(trajectory) != m.num_frames:
-            warnings.warn(f"trajectory has {len(trajectory)} frames; resampled to the model's {m.num_frames}",
+            longer = " (generate_long follows a longer path in chunks)" if len(trajectory) > m.num_frames else ""
+            warnings.warn(f"trajectory has {len(trajectory)} frames; resampled to the model's {m.num_frames}{longer}",
                           stacklevel=2)
             trajectory = resample(trajectory, m.num_frames)
         return trajectory.center_crop_resize(m.height, m.width)
@@ -165,14 +183,16 @@ class WonderlandPipeline:
                     "negative_prompt_embeds": self.prompt_embeds.get("negative_prompt_embeds")}
         else:
             text = {"prompt": prompt}
+        steps = num_inference_steps or d.get("num_inference_steps", 50)
         with StageTimer(self.stats, "video", self.device):
-            out = self.video_pipe(prepared.image[None], cams, **text,
-                                  num_inference_steps=num_inference_steps or d.get("num_inference_steps", 50),
+            out = self.video_pipe(prepared.image[None], cams, **text, num_inference_steps=steps,
                                   guidance_scale=guidance_scale if guidance_scale is not None
-                                  else d.get("guidance_scale", 6.0),
+                                  else d.get("guidance_scale", 6.0), use_dynamic_cfg=self.sampling.dynamic_cfg,
                                   generator=torch.Generator().manual_seed(seed))
         norm = PoseNormalization(out.normalization.reference[0], out.normalization.scale[0])
-        return VideoResult(out.frames[0].float().cpu(), out.latents[0].float(), cams, norm, prepared)
+        sampler = {"scheduler": type(self.video_pipe.scheduler).__name__, "steps": steps,
+                   **{k: out.stats[k] for k in ("transformer_calls", "reused_steps", "guidance_scales")}}
+        return VideoResult(out.frames[0].float().cpu(), out.latents[0].float(), cams, norm, prepared, sampler)
 
     def reconstruct(self, latents: Tensor, cameras: Cameras) -> Gaussians:
         """latents (16, T, h, w) + cameras (F,) at (8h, 8w) in any units -> Gaussians (G,) in those units."""
@@ -199,7 +219,18 @@ class WonderlandPipeline:
                 cameras, source = estimated, "colmap"
         gaussians = self.reconstruct(video.latents, cameras)
         return WonderlandResult(gaussians, video.frames, video.latents.cpu(), cameras, video.normalization,
-                                video.image, source, dict(self.stats))
+                                video.image, source, dict(self.stats), video.sampler)
+
+    def generate_long(self, image: Tensor, trajectory: Cameras, prompt: str | None = None, seed: int = 0,
+                      num_inference_steps: int | None = None, guidance_scale: float | None = None,
+                      overlap: int | None = None, merge: str = "previous", out_dir: str | Path | None = None,
+                      resume: bool = False):
+        """A trajectory longer than the model's clip, generated chunk by chunk into one scene
+        -> `long_navigation.LongResult` (the merged scene, every frame once, and the chunks)."""
+        from .long_navigation import generate_long
+
+        return generate_long(self, image, trajectory, prompt, seed, num_inference_steps, guidance_scale, overlap,
+                             merge, out_dir, resume)
 
 
 def colmap_cameras(frames: Tensor, cameras: Cameras, normalization: PoseNormalization) -> Cameras | None:

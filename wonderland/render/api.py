@@ -72,8 +72,10 @@ def render(gaussians: Gaussians, cameras: Cameras, background: Tensor | float = 
            deferred: bool = False) -> RenderOutput:
     """Render unbatched Gaussians (g,) from cameras (v,) -> RenderOutput of (v, c, h, w) tensors.
 
-    backend: "reference" (pure PyTorch, any device and dtype), "gsplat" (CUDA, float32), or "auto" (gsplat
-    for float32 CUDA tensors when it is installed, else the reference). deferred: render views without
+    backend: "reference" (pure PyTorch, any device, float32 or float64), "gsplat" (CUDA, float32), or "auto"
+    (gsplat for float32 CUDA tensors when it is installed, else the reference). Rendering is full precision
+    whatever autocast surrounds it (`wonderland.precision`): float16 / bfloat16 Gaussians are rendered in
+    float32 (gradients flow back to them through the cast). deferred: render views without
     keeping graphs and recompute each view in backward (activation memory of one view); same values and
     gradients.
     Reference memory per view: O(g + tile intersections) plus at most 2^20 (pixel, Gaussian) pairs in
@@ -84,6 +86,8 @@ def render(gaussians: Gaussians, cameras: Cameras, background: Tensor | float = 
                          "; use render_batch")
     if len(cameras.shape) != 1:
         raise ValueError(f"render: expected cameras of shape (v,), got {tuple(cameras.shape)}")
+    if gaussians.means.dtype in (torch.float16, torch.bfloat16):
+        gaussians = gaussians.to(torch.float32)
     if backend == "auto":
         use_gsplat = gaussians.means.is_cuda and gaussians.means.dtype == torch.float32 and gsplat_available()
         backend = "gsplat" if use_gsplat else "reference"

@@ -12,9 +12,11 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from ..precision import full_precision
 from .project import EPS2D, NEAR_PLANE
 
 
+@full_precision
 def render_gsplat(means: Float[Tensor, "g 3"], quats: Float[Tensor, "g 4"], scales: Float[Tensor, "g 3"],
                   opacities: Float[Tensor, " g"], colors: Float[Tensor, "g 3"], w2c: Float[Tensor, "v 4 4"],
                   K: Float[Tensor, "v 3 3"], height: int, width: int, background: Float[Tensor, " 3"]

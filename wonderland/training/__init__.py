@@ -7,7 +7,7 @@ stays cheap.
 """
 
 from .checkpoint import Checkpointer, list_checkpoints, read_state
-from .config import OptimConfig, TrainerConfig, check_optim, check_renamed, check_trainer
+from .config import OptimConfig, TrainerConfig, build_typed, check_optim, check_renamed, check_trainer
 from .loop import FitResult, Task, fit, keep_items, make_accelerator
 from .runlog import RunLog, read_log
 from .sampler import MixedStream, Shuffled, StepBatchSampler, seeded
@@ -15,7 +15,7 @@ from .schedule import build_lr_scheduler, build_optimizer, parameter_groups
 
 __all__ = [
     "Checkpointer", "FitResult", "MixedStream", "OptimConfig", "RunLog", "Shuffled", "StepBatchSampler", "Task",
-    "TrainerConfig", "build_lr_scheduler", "build_optimizer", "check_optim", "check_renamed", "check_trainer",
-    "fit", "keep_items", "list_checkpoints", "make_accelerator", "parameter_groups", "read_log", "read_state",
-    "seeded",
+    "TrainerConfig", "build_lr_scheduler", "build_optimizer", "build_typed", "check_optim", "check_renamed",
+    "check_trainer", "fit", "keep_items", "list_checkpoints", "make_accelerator", "parameter_groups", "read_log",
+    "read_state", "seeded",
 ]

@@ -11,11 +11,14 @@ result do not depend on the number of GPUs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ..checks import check_choice, check_float, check_int
 from ..errors import InputError
 
+T = TypeVar("T")
 MIXED_PRECISION = ("no", "bf16", "fp16")
 SCHEDULES = ("cosine", "constant", "linear", "wsd")
 # Keys of earlier releases: a config that still uses one gets a one-line error saying what replaced it.
@@ -108,3 +111,19 @@ def check_renamed(cfg) -> None:
                 break
         else:
             raise InputError(None, old, f"was renamed to {new} in wonderland 0.2; use {new}=...")
+
+
+def build_typed(schema: type[T], cfg, check: Callable[[T], None]) -> T:
+    """A composed Hydra config (DictConfig or dict) or an instance of `schema` -> the checked `schema` instance:
+    keys of earlier releases named (`check_renamed`), merged onto the dataclass (unknown keys and wrong types fail
+    there), then every value checked by `check` (the trainer's own, which calls `check_trainer`/`check_optim`)."""
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(cfg, schema):
+        check(cfg)
+        return cfg
+    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
+    check_renamed(raw)
+    out = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), raw))
+    check(out)
+    return out

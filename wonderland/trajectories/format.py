@@ -1,4 +1,5 @@
-"""Trajectory files: the project's JSON format, RealEstate10K camera `.txt`, nerfstudio `transforms.json`.
+"""Trajectory files: the project's JSON format, RealEstate10K camera `.txt`, nerfstudio `transforms.json`
+(the last two parsed and written by `wonderland.formats`, the same code the dataset readers use).
 
 Project JSON (`"format": "wonderland.trajectory"`, version 1)::
 
@@ -16,13 +17,24 @@ and the field on bad input (malformed JSON, missing/unknown field, non-rotation,
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import torch
 
 from ..errors import InputError
+from ..formats import (
+    RE10K_SIZE,
+    parse_transforms,
+    re10k_cameras,
+    read_re10k_txt,
+    square_pixel_size,
+    transforms_cameras,
+    write_re10k_txt,
+    write_transforms_json,
+)
 from ..geometry import Cameras, K_from_fov, is_rotation, make_K
-from ..io import atomic_open, write_json
+from ..io import atomic_open
 
 FORMAT = "wonderland.trajectory"
 CONVENTIONS = ("opencv_c2w", "opencv_w2c", "opengl_c2w")
@@ -125,77 +137,81 @@ def _load_project_json(path: Path, data: dict) -> Cameras:
     return Cameras(pose, K, height, width)
 
 
+def _check_finite_rotations(path, c2w: torch.Tensor, K: torch.Tensor, field) -> None:
+    """Poses (F, 4, 4) finite and rigid, K (F, 3, 3) finite with positive focal lengths; `field(i)` names frame i."""
+    for i in range(len(c2w)):
+        if not (torch.isfinite(c2w[i]).all() and torch.isfinite(K[i]).all()):
+            raise InputError(path, field(i), "contains NaN or inf")
+        if not is_rotation(c2w[i, :3, :3]):
+            raise InputError(path, field(i), "rotation part is not a rotation matrix (orthonormal, det +1)")
+        if K[i, 0, 0] <= 0 or K[i, 1, 1] <= 0:
+            raise InputError(path, field(i), f"focal lengths must be positive, got fx={float(K[i, 0, 0]):g}, "
+                             f"fy={float(K[i, 1, 1]):g}")
+
+
 def _load_transforms_json(path: Path, data: dict) -> Cameras:
-    """nerfstudio: OpenGL c2w `transform_matrix` per frame; intrinsics top-level or per frame."""
-    poses, Ks, size = [], [], None
-    for i, fr in enumerate(data["frames"]):
-        src = {**data, **fr}
-        h, w = _size(path, src, "h", "w")
-        if size not in (None, (h, w)):
-            raise InputError(path, f"frames[{i}].h", "all frames must share one image size")
-        size = (h, w)
-        if "transform_matrix" not in fr:
-            raise InputError(path, f"frames[{i}].transform_matrix", "missing")
-        poses.append(_matrix(path, f"frames[{i}].transform_matrix", fr["transform_matrix"]))
-        vals = {k: _number(path, f"frames[{i}].{k}", src[k]) if k in src else None
-                for k in ("fl_x", "fl_y", "cx", "cy")}
-        if vals["fl_x"] is None:
-            raise InputError(path, f"frames[{i}].fl_x", "missing focal length")
-        fy = vals["fl_y"] if vals["fl_y"] is not None else vals["fl_x"]
-        cx = vals["cx"] if vals["cx"] is not None else w / 2
-        cy = vals["cy"] if vals["cy"] is not None else h / 2
-        Ks.append(make_K(vals["fl_x"], fy, cx, cy))
-    return Cameras.from_opengl_c2w(torch.stack(poses), torch.stack(Ks), *size)
+    """nerfstudio: OpenGL c2w `transform_matrix` per frame; intrinsics top-level or per frame; frames sorted
+    by file name (wonderland.formats.transforms_json, shared with the DL3DV reader)."""
+    t = parse_transforms(path, data)
+    if t.size is None:
+        raise InputError(path, "h", "missing image size (w, h)")
+    cams = transforms_cameras(t)
+    _check_finite_rotations(path, cams.c2w, cams.K, lambda i: f"frames[{t.json_index[i]}].transform_matrix")
+    return cams
 
 
-def load_re10k_txt(path: str | Path, height: int = DEFAULT_SIZE[0], width: int = DEFAULT_SIZE[1]
-                   ) -> tuple[Cameras, list[int]]:
-    """RealEstate10K camera file: URL line, then `timestamp fx fy cx cy 0 0 <3x4 w2c row-major>`."""
-    path = Path(path)
-    lines = [ln.split() for ln in path.read_text().splitlines()[1:] if ln.strip()]
-    if not lines:
-        raise InputError(path, "line 2", "no camera lines after the URL line")
-    rows, stamps = [], []
-    for n, parts in enumerate(lines, start=2):
-        if len(parts) != 19:
-            raise InputError(path, f"line {n}", f"expected 19 numbers (timestamp + 18), got {len(parts)}")
-        try:
-            stamps.append(int(parts[0]))
-            rows.append([float(x) for x in parts[1:]])
-        except ValueError:
-            raise InputError(path, f"line {n}", "expected numbers") from None
-    rows_t = torch.tensor(rows, dtype=torch.float64)
-    if not torch.isfinite(rows_t).all():
-        bad = int((~torch.isfinite(rows_t)).any(-1).nonzero()[0]) + 2
-        raise InputError(path, f"line {bad}", "contains NaN or inf")
-    cams = Cameras.from_re10k(rows_t, height, width)
-    bad = (~is_rotation(cams.c2w[:, :3, :3])).nonzero()
-    if len(bad):
-        raise InputError(path, f"line {int(bad[0]) + 2}", "rotation part is not a rotation matrix")
-    return cams, stamps
+def re10k_size(rows: torch.Tensor, image_size: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The frame size a RealEstate10K file (no size of its own) is read at: the image's, when the file gives
+    square pixels at the image's aspect (made for it), else RealEstate10K's own 16:9."""
+    if image_size is not None and square_pixel_size(rows, *image_size):
+        return tuple(image_size)
+    return RE10K_SIZE
+
+
+def load_re10k_txt(path: str | Path, height: int | None = None, width: int | None = None,
+                   image_size: tuple[int, int] | None = None) -> tuple[Cameras, list[int]]:
+    """RealEstate10K camera file -> (Cameras (F,), timestamps). Read at height x width if both are given, else
+    at `re10k_size(rows, image_size)`. Non-finite values and non-rotations are refused, naming the line."""
+    f = read_re10k_txt(path)
+    size = (height, width) if height is not None and width is not None else re10k_size(f.rows, image_size)
+    cams = re10k_cameras(f.rows, *size)
+    _check_finite_rotations(path, cams.c2w, cams.K, lambda i: f"line {i + 2}")
+    return cams, f.timestamps
+
+
+def _warn_if_aspect_differs(path: Path, cams: Cameras, image_size: tuple[int, int]) -> None:
+    h, w = image_size
+    if abs((cams.width / cams.height) / (w / h) - 1) > 0.01:
+        warnings.warn(f"{path} describes {cams.height} x {cams.width} images, the image is {h} x {w}: both are "
+                      "centre-cropped to the model's aspect, so the camera's field of view may not match the "
+                      "picture", stacklevel=3)
 
 
 def load_trajectory(path: str | Path, num_frames: int | None = None, height: int | None = None,
-                    width: int | None = None) -> Cameras:
+                    width: int | None = None, image_size: tuple[int, int] | None = None) -> Cameras:
     """Read any supported trajectory file into `Cameras (F,)`. `num_frames`, if given, must match.
 
-    height/width set the image size of RE10K `.txt` files (their intrinsics are normalised).
+    A RealEstate10K `.txt` has no image size of its own: it is read at height x width if both are given, else at
+    the size of the image it goes with (`image_size`, (h, w)) when its intrinsics give square pixels there, else
+    at RealEstate10K's 16:9. With `image_size`, a trajectory whose aspect differs from the image's is a warning.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(path, None, "trajectory file not found")
     if path.suffix == ".txt":
-        cams, _ = load_re10k_txt(path, height or DEFAULT_SIZE[0], width or DEFAULT_SIZE[1])
-        return check_frame_count(path, cams, num_frames)
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(path, None, f"malformed JSON ({e})") from None
-    if not isinstance(data, dict):
-        raise InputError(path, None, "expected a JSON object at the top level")
-    is_ns = isinstance(data.get("frames"), list) and data["frames"] and isinstance(data["frames"][0], dict) \
-        and "transform_matrix" in data["frames"][0]
-    cams = _load_transforms_json(path, data) if is_ns else _load_project_json(path, data)
+        cams, _ = load_re10k_txt(path, height, width, image_size)
+    else:
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise InputError(path, None, f"malformed JSON ({e})") from None
+        if not isinstance(data, dict):
+            raise InputError(path, None, "expected a JSON object at the top level")
+        is_ns = isinstance(data.get("frames"), list) and data["frames"] and isinstance(data["frames"][0], dict) \
+            and "transform_matrix" in data["frames"][0]
+        cams = _load_transforms_json(path, data) if is_ns else _load_project_json(path, data)
+    if image_size is not None:
+        _warn_if_aspect_differs(path, cams, image_size)
     return check_frame_count(path, cams, num_frames)
 
 
@@ -232,17 +248,8 @@ def save_trajectory(path: str | Path, cams: Cameras, convention: str = "opencv_c
 
 
 def save_re10k_txt(path: str | Path, cams: Cameras, url: str = "", timestamps: list[int] | None = None) -> None:
-    rows = cams.to_re10k().double()
-    stamps = timestamps if timestamps is not None else list(range(len(cams)))
-    with atomic_open(path) as f:
-        f.write(url + "\n")
-        for t, r in zip(stamps, rows):
-            f.write(" ".join([str(int(t))] + [repr(float(x)) for x in r]) + "\n")
+    write_re10k_txt(path, cams, timestamps, url)
 
 
 def save_transforms_json(path: str | Path, cams: Cameras, file_paths: list[str] | None = None) -> None:
-    names = file_paths or [f"images/frame_{i:05d}.png" for i in range(len(cams))]
-    frames = [{"file_path": n, "transform_matrix": m.double().tolist(), "fl_x": float(k[0, 0]),
-               "fl_y": float(k[1, 1]), "cx": float(k[0, 2]), "cy": float(k[1, 2])}
-              for n, m, k in zip(names, cams.to_opengl_c2w(), cams.K)]
-    write_json(path, {"camera_model": "OPENCV", "w": cams.width, "h": cams.height, "frames": frames})
+    write_transforms_json(path, cams, file_paths)

@@ -7,6 +7,7 @@ amplitude of the motion (angles and distances), `num_frames` defaults to the mod
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 
@@ -14,7 +15,7 @@ import torch
 from torch import Tensor
 
 from ..errors import InputError
-from ..geometry import Cameras, K_from_fov, look_at
+from ..geometry import Cameras, K_from_fov, is_rotation, look_at
 from ..geometry.rotations import axis_angle_to_matrix
 
 _DT = torch.float64
@@ -116,18 +117,45 @@ def static(n: int) -> Tensor:
     return torch.eye(4, dtype=_DT).repeat(n, 1, 1)
 
 
+def preset_parameters(name: str) -> tuple[str, ...]:
+    """The parameters a preset takes besides the frame count, e.g. ('degrees', 'depth', 'speed') for orbit."""
+    return tuple(inspect.signature(PRESETS[name]).parameters)[1:]
+
+
+# Parameters whose range is narrower than "any finite number" (a zoom factor is a ratio of focal lengths).
+_POSITIVE = ("factor",)
+
+
+def check_preset(name: str, params: dict, option: Callable[[str], str] = str) -> None:
+    """The preset exists, takes each of `params`, and each value is finite (positive where it must be).
+    `option(param)` names a parameter in messages (`--degrees` on a command line)."""
+    from ..checks import check_choice, check_float
+
+    check_choice(name, option("preset"), sorted(PRESETS))
+    takes = preset_parameters(name)
+    for key, value in params.items():
+        if key not in takes:
+            listed = ", ".join(option(k) for k in takes) or "no parameters"
+            raise InputError(None, option(key), f"preset {name} takes {listed}", value=value)
+        check_float(value, option(key), min=0 if key in _POSITIVE else None, min_open=key in _POSITIVE)
+
+
 def make_preset(name: str, num_frames: int = 49, height: int = 480, width: int = 720, fov_y_degrees: float = 50.0,
                 **params) -> Cameras:
     """Cameras (num_frames,) of a named preset; `params` are the preset's own (degrees, depth, speed...)."""
-    if name not in PRESETS:
-        raise InputError(None, "preset", f"unknown preset '{name}'; expected one of {sorted(PRESETS)}")
-    if num_frames < 2:
-        raise InputError(None, "num_frames", f"expected at least 2 frames, got {num_frames}")
-    try:
-        out = PRESETS[name](num_frames, **params)
-    except TypeError as e:  # an unknown parameter for this preset
-        raise InputError(None, name, str(e)) from None
+    from ..checks import check_float, check_int
+
+    check_preset(name, params)
+    check_int(num_frames, "num_frames", min=2)
+    check_int(height, "height", min=1)
+    check_int(width, "width", min=1)
+    check_float(fov_y_degrees, "fov_y_degrees", min=0, max=180, min_open=True, max_open=True)
+    out = PRESETS[name](num_frames, **params)
     c2w, focal_scale = out if isinstance(out, tuple) else (out, torch.ones(num_frames, dtype=_DT))
+    finite = bool(torch.isfinite(c2w).all() and torch.isfinite(focal_scale).all() and (focal_scale > 0).all())
+    if not finite or not is_rotation(c2w[:, :3, :3]).all():  # e.g. a spiral through (or under) its target
+        shown = ", ".join(f"{k}={v:g}" for k, v in params.items()) or "defaults"
+        raise InputError(None, "preset", f"these parameters give a degenerate camera ({shown})", value=name)
     K = K_from_fov(fov_y_degrees, height, width).repeat(num_frames, 1, 1)
     K[:, 0, 0] *= focal_scale
     K[:, 1, 1] *= focal_scale
