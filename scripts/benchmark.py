@@ -1,7 +1,7 @@
 """Speed and memory benchmarks, one function per area (`scripts/bench_*.py`), ratios measured in one run.
 
     python scripts/benchmark.py            # every area
-    python scripts/benchmark.py render     # one area (render, data, metrics, lalrm, camera_video, eval)
+    python scripts/benchmark.py render     # one area (render, data, metrics, lalrm, camera_video, eval, make_clips)
 
 CUDA sections run only where a CUDA device is present. The bench_* modules sit beside this file (Python puts a
 script's folder first on its path). Numbers are printed, never asserted: the
@@ -22,6 +22,7 @@ AREAS = {
     "lalrm": ("bench_lalrm", ["bench_lalrm"]),
     "camera_video": ("bench_camera_video", ["bench_camera_video", "print_camera_overhead"]),
     "eval": ("bench_eval", ["bench_eval"]),
+    "make_clips": ("bench_make_clips", ["bench_make_clips"]),
 }
 
 

@@ -2,6 +2,8 @@
 
 Readers (one module per format): `re10k` (RealEstate10K / ACID layout a), `re10k_torch` (pixelSplat
 chunks), `dl3dv` (nerfstudio transforms.json), `colmap` (Tanks-and-Temples, any COLMAP model).
+Clips made by the camera-guided model for the LaLRM's stage 2: `generated_clips` (the versioned format's writer
+and reader; `wonderland-make-clips` writes them).
 """
 
 from __future__ import annotations

@@ -190,8 +190,8 @@ def prepare(images: Path, trajectories: Path, out: Path, manifest: Manifest, dat
     strides = tuple(strides or (CLIP_STRIDES.get(dataset_kind, (1,)) if dataset_kind else (1,)))
     d = manifest.defaults
     settings = {"seed": seed, "clips_per_image": clips_per_image, "num_frames": manifest.num_frames,
-                "trajectories": {"source": str(trajectories), "kind": paths.kind, "strides": list(strides),
-                                 "count": len(paths.keys),
+                "trajectories": {"source": str(trajectories.resolve()), "kind": paths.kind,
+                                 "strides": list(strides), "count": len(paths.keys),
                                  "keys_sha256": hashlib.sha256("\n".join(paths.keys).encode()).hexdigest()[:16]},
                 "family": {"name": manifest.name, "fingerprint": family_fingerprint(manifest)},
                 "steps": steps or d.get("num_inference_steps", 50),
