@@ -282,8 +282,9 @@ def test_lalrm_trained_on_generated_clips_reconstructs_their_decoded_frames(demo
     """`lalrm.train` on the bundled family's clips of images 0 and 1 only (ratio 1, 30 steps) must gain
     TRAIN_GAIN_DB of PSNR against those clips' decoded frames over its initial model. A reader that pairs frames
     with the wrong cameras or latents, or a broken gradient path, cannot.
-    Measured (2 threads on a loaded machine, ~10 min): training clips 12.14 -> 20.60 dB. Held-out clips (image 2)
-    do NOT improve in this set-up: 19.05 -> 14.15 dB (4 clips, 30 steps overfit); the issue's held-out bar is open."""
+    Measured (2 threads on a loaded machine, 18 min with the clips): training clips 12.14 -> 20.60 dB. Held-out
+    clips (image 2) do NOT improve in this set-up: 19.05 -> 14.15 dB (4 clips, 30 steps overfit); the issue's
+    held-out bar is open."""
     from lalrm import LaLRM
     from lalrm.config import build_config
     from lalrm.train import train
