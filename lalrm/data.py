@@ -9,12 +9,10 @@ Sample (a dict, one per scene):
 Latent cache (scripts/cache_latents.py): `wonderland.data.latent_cache` with the supervision group, one file
 per stream sample `<cache_dir>/<index:08d>.safetensors` (frames dropped, latents added).
 
-Generated clips (written by the camera-video pipeline, read here), one folder per clip:
-  <root>/<clip>/latents.safetensors   tensor "latents" (16, T, h, w): scaled latents, as the sampler returns
-  <root>/<clip>/cameras.json          {"height": H, "width": W, "c2w": [F][4][4] OpenCV camera-to-world,
-                                       "K": [F][3][3] pixels of (H, W)}: the cameras it was generated with
-  <root>/<clip>/frames/00000.png ...  the F decoded frames (lossless), or frames.mp4
-Every view is "seen" (there is no video outside the generated clip); supervision views are drawn from it.
+Generated clips (`wonderland-make-clips`; format and reader: `wonderland.data.generated_clips`): the latents are the
+input, the cameras they were generated along (relative to frame 0 and scale-normalised like a captured clip's)
+and the decoded frames at those cameras the supervision. Every view is "seen" (there is no video outside a
+generated clip): V = num_seen + num_unseen views are drawn from its frames.
 
 Determinism: sample i of the stream depends only on (seed, i), so the data position of a run is its step
 count (resume = start the batch sampler at that step), and every process draws disjoint samples.
@@ -22,67 +20,73 @@ count (resume = start the batch sampler at that step), and every process draws d
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from safetensors.torch import load_file
-from torch import Tensor
 from torch.utils.data import Dataset
 
+from wonderland.data.generated_clips import list_clips, read_clip, read_header
+from wonderland.data.shims import center_crop_resize_images
 from wonderland.errors import InputError
 from wonderland.geometry import Cameras, normalize_poses
 from wonderland.training import MixedStream
 
 
 class GeneratedClips(Dataset):
-    """Clips from the camera-video pipeline (format above), resized to the supervision size."""
+    """Clips of `wonderland.data.generated_clips` as LaLRM samples (layout in the module docstring).
 
-    def __init__(self, root: str | Path, num_views: int, sup_height: int, sup_width: int, seed: int = 0):
-        self.clips = sorted(p.parent for p in Path(root).glob("*/latents.safetensors"))
+    Every clip's header is read and checked at construction (frame count, video size = the stage's, the VAE
+    that made the latents = the one encoding the captured data when given): a mismatch is one line naming
+    `data.generated.root` and the clip, before training starts. Supervision views are a function of
+    (seed, epoch, index), so a resumed run reads the same views."""
+
+    def __init__(self, root: str | Path, num_frames: int, height: int, width: int, num_views: int, sup_height: int,
+                 sup_width: int, seed: int = 0, vae_identity: str | None = None):
+        self.clips = list_clips(root)
         if not self.clips:
-            raise InputError(root, "data.generated.root", "no generated clips (<clip>/latents.safetensors)")
-        self.num_views, self.size, self.seed = num_views, (sup_height, sup_width), seed
+            raise InputError(None, "data.generated.root", "expected a folder of generated clips (<clip>/clip.json, "
+                             "written by wonderland-make-clips)", value=str(root))
+        self.headers = [read_header(clip) for clip in self.clips]
+        for clip, head in zip(self.clips, self.headers):
+            got = {"frames": head.num_frames, "video size": (head.height, head.width)}
+            want = {"frames": num_frames, "video size": (height, width)}
+            if vae_identity is not None:
+                got["VAE"], want["VAE"] = head.vae_identity, vae_identity
+            for k in got:
+                if got[k] != want[k]:
+                    raise InputError(None, "data.generated.root", f"clip {clip.name} has {k} {got[k]}, the training "
+                                     f"run uses {want[k]}", value=str(root))
+        self.num_views, self.size, self.seed, self.epoch = num_views, (sup_height, sup_width), seed, 0
 
     def __len__(self) -> int:
         return len(self.clips)
 
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
     def __getitem__(self, i: int) -> dict:
-        clip = self.clips[i]
-        meta = json.loads((clip / "cameras.json").read_text())
-        cams = Cameras(torch.tensor(meta["c2w"], dtype=torch.float64), torch.tensor(meta["K"], dtype=torch.float64),
-                       meta["height"], meta["width"])
-        latents = load_file(clip / "latents.safetensors")["latents"]  # (16, T, h, w)
-        if (8 * latents.shape[-2], 8 * latents.shape[-1]) != (cams.height, cams.width):
-            raise InputError(clip / "cameras.json", "height/width", f"{cams.height}x{cams.width} does not match "
-                             f"latents {tuple(latents.shape)} (x8)")
-        frames = read_frames(clip)  # (F, 3, H, W)
-        if frames.shape[0] != len(cams):
-            raise InputError(clip, "frames", f"{frames.shape[0]} frames for {len(cams)} cameras")
+        rng = random.Random(f"{self.seed}/{self.epoch}/generated/{i}")
+        num_frames = self.headers[i].num_frames
+        views = sorted(rng.sample(range(num_frames), min(self.num_views, num_frames)))
+        views += sorted(rng.choices(range(num_frames), k=self.num_views - len(views)))  # V > F: repeat frames
+        clip = read_clip(self.clips[i], frames=sorted(set(views)))
+        pos = {f: j for j, f in enumerate(sorted(set(views)))}
+        frames = clip.frames[[pos[f] for f in views]]  # (V, 3, H, W)
+        cams = clip.cameras  # (F,) in the trajectory's units -> the normalised frame a captured clip is in
         c2w, _ = normalize_poses(cams.c2w)
-        rng = random.Random(f"{self.seed}/generated/{i}")
-        views = sorted(rng.sample(range(len(cams)), min(self.num_views, len(cams))))
-        sup = cams[views].resize(*self.size)
-        sup_frames = F.interpolate(frames[views], size=self.size, mode="area")
-        return {"latents": latents, "c2w": c2w.float(), "K": cams.K.float(), "sup_frames": sup_frames,
-                "sup_c2w": c2w[views].float(), "sup_K": sup.K.float(),
-                "sup_is_seen": torch.ones(len(views), dtype=torch.bool), "key": clip.name}
+        sup = cams[torch.tensor(views)]
+        box = sup.center_crop_box(*self.size)
+        return {"latents": clip.latents, "c2w": c2w.float(), "K": cams.K.float(),
+                "sup_frames": center_crop_resize_images(frames, box, *self.size),
+                "sup_c2w": c2w[views].float(), "sup_K": sup.center_crop_resize(*self.size).K.float(),
+                "sup_is_seen": torch.ones(len(views), dtype=torch.bool), "key": clip.header.path.name}
 
 
-def read_frames(clip: Path) -> Tensor:
-    """<clip>/frames/*.png or <clip>/frames.mp4 -> (F, 3, H, W) float in [0, 1]."""
-    import imageio.v3 as iio
-
-    pngs = sorted((clip / "frames").glob("*.png"))
-    arrays = [iio.imread(p) for p in pngs] if pngs else list(iio.imiter(clip / "frames.mp4"))
-    return torch.stack([torch.from_numpy(a[..., :3]).permute(2, 0, 1) for a in arrays]).float() / 255
-
-
-def build_stream(cfg, captured: bool | None = None) -> MixedStream:
+def build_stream(cfg, captured: bool | None = None, vae=None) -> MixedStream:
     """The training stream of a `TrainConfig`: captured data (on-the-fly clips or the latent cache) mixed
-    with generated clips at `data.generated.ratio`. `captured=True` forces the raw clips (cache writer)."""
+    with generated clips at `data.generated.ratio`. `captured=True` forces the raw clips (cache writer).
+    `vae`: the VAE that encodes the captured clips; generated clips must come from one of its identity."""
     from wonderland.data import ReconstructionDataset, open_scenes
     from wonderland.data.latent_cache import LatentCache
 
@@ -99,8 +103,11 @@ def build_stream(cfg, captured: bool | None = None) -> MixedStream:
     if gen.root is not None and not captured:
         total = sum(w for _, w in sources)
         sources = [(ds, w * (1 - gen.ratio) / total) for ds, w in sources]
-        sources.append((GeneratedClips(gen.root, st.num_seen + st.num_unseen, st.sup_height, st.sup_width,
-                                       cfg.trainer.seed), gen.ratio))
+        from wonderland.vae import vae_identity
+
+        sources.append((GeneratedClips(gen.root, cfg.num_frames, st.height, st.width, st.num_seen + st.num_unseen,
+                                       st.sup_height, st.sup_width, cfg.trainer.seed,
+                                       vae_identity(vae) if vae is not None else None), gen.ratio))
     return MixedStream(sources, cfg.trainer.seed)
 
 

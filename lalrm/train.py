@@ -99,7 +99,7 @@ def train(cfg: DictConfig | TrainConfig) -> FitResult | None:
     if cfg.stage.init_from is not None:
         init_from_stage(model, cfg.stage.init_from)
     vae = build_vae(cfg, acc.device) if cfg.data.latents == "vae" else None
-    task = Task("lalrm", model, build_stream(cfg), make_loss(cfg, vae, acc.device), collate=collate,
+    task = Task("lalrm", model, build_stream(cfg, vae=vae), make_loss(cfg, vae, acc.device), collate=collate,
                 save_model=lambda m, d: m.save_pretrained(d))
     result = fit(acc, task, cfg.trainer, cfg.optim, config=asdict(cfg))
     if result.model_dir is not None:

@@ -2,7 +2,7 @@
 
     python scripts/benchmark.py            # every area
     python scripts/benchmark.py render     # one area (render, data, metrics, lalrm, camera_video, eval, align,
-                                           # stitching)
+                                           # stitching, make_clips)
 
 CUDA sections run only where a CUDA device is present. The bench_* modules sit beside this file (Python puts a
 script's folder first on its path). Numbers are printed, never asserted: the
@@ -25,6 +25,7 @@ AREAS = {
     "eval": ("bench_eval", ["bench_eval"]),
     "align": ("bench_align", ["bench_align"]),
     "stitching": ("bench_stitching", ["bench_stitching"]),
+    "make_clips": ("bench_make_clips", ["bench_make_clips"]),
 }
 
 

@@ -55,3 +55,20 @@ def decode_latents(vae, latents: Tensor) -> Tensor:
     """Scaled latents (B, 16, T, h, w) -> frames (B, 4T-3, 3, 8h, 8w) in [0, 1]."""
     x = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor).sample  # (B, 3, F, H, W)
     return from_vae_range(x.float()).permute(0, 2, 1, 3, 4)
+
+
+_NOT_IDENTITY = ("sample_height", "sample_width")  # tiling thresholds: the latent space does not depend on them
+
+
+def vae_identity(vae) -> str:
+    """`<class>:<sha256 of the config>[:16]`: which VAE made a set of latents (generated clips record it, the LaLRM
+    checks it). The config fixes the architecture and the scaling factor (CogVideoX-5B-I2V's 0.7 vs the 2B's
+    1.15), so two latent spaces of different shape or scale never mix; two VAEs trained to different weights from
+    one config share an identity (hashing the weights would tie it to their dtype and cost a full read). Left out:
+    diffusers' own keys (`_name_or_path`, `_diffusers_version`) and the tiling sizes `sample_height/width`."""
+    import hashlib
+    import json
+
+    config = {k: v for k, v in dict(vae.config).items() if not k.startswith("_") and k not in _NOT_IDENTITY}
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=list).encode()).hexdigest()
+    return f"{type(vae).__name__}:{digest[:16]}"

@@ -1,23 +1,23 @@
 """Training data: latent cache == on-the-fly encoding, the generated-clip format, deterministic mixing."""
 
-import json
 from pathlib import Path
 
-import imageio.v3 as iio
 import pytest
 import torch
-from safetensors.torch import save_file
 
 from lalrm.cache import cache_latents
 from lalrm.config import build_config
 from lalrm.data import GeneratedClips, build_stream, prepare_batch
 from lalrm.train import build_vae
+from wonderland.data.generated_clips import write_clip
 from wonderland.data.latent_cache import LatentCache
 from wonderland.errors import InputError
 from wonderland.geometry import Cameras
-from wonderland.vae import encode_video
+from wonderland.vae import build_tiny_vae, encode_video, vae_identity
 
 from .conftest import compose, orbit_cameras, smoke_overrides
+
+TINY_VAE = vae_identity(build_tiny_vae())  # the identity of data=synthetic's VAE (vae.tiny)
 
 
 def test_latent_cache_agrees_with_on_the_fly_encoding(synth_root, tmp_path):
@@ -43,31 +43,55 @@ def test_latent_cache_agrees_with_on_the_fly_encoding(synth_root, tmp_path):
         prepare_batch([stream[0]], None, torch.device("cpu"))
 
 
-def write_generated_clip(folder: Path, cams: Cameras, frames: torch.Tensor, latents: torch.Tensor) -> None:
-    """The format the camera-video pipeline writes (lalrm/data.py)."""
-    (folder / "frames").mkdir(parents=True)
-    save_file({"latents": latents}, str(folder / "latents.safetensors"))
-    (folder / "cameras.json").write_text(json.dumps({"height": cams.height, "width": cams.width,
-                                                     "c2w": cams.c2w.tolist(), "K": cams.K.tolist()}))
-    for i, f in enumerate(frames):
-        iio.imwrite(folder / "frames" / f"{i:05d}.png", (f.permute(1, 2, 0) * 255).round().byte().numpy())
+def write_generated_clip(folder: Path, cams: Cameras, frames: torch.Tensor, latents: torch.Tensor,
+                         vae: str = TINY_VAE) -> None:
+    write_clip(folder, latents, cams, frames, vae, 0.7, {"image": {"path": "test"}})
 
 
-def test_generated_clips_are_normalised_and_resized(tmp_path):
+def test_generated_clips_are_normalised_and_resized_like_captured_clips(tmp_path):
+    """A generated clip's sample equals what the captured-data path (a RealEstate10K scene read by
+    `wonderland.data`) makes of the same frames and cameras: poses relative to frame 0 and scale-normalised,
+    supervision frames centre-cropped and resized with their intrinsics (here to a square, so the crop shows)."""
+    from wonderland.data import open_scenes
+    from wonderland.data.re10k import write_re10k_scene
+    from wonderland.geometry import normalize_poses
+
     cams = orbit_cameras(1, 9, 32, 48)[0]
     cams = Cameras(cams.c2w.clone(), cams.K, 32, 48)
     cams.c2w[:, :3, 3] = cams.c2w[:, :3, 3] * 5 + torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)  # user units
-    frames = torch.rand(9, 3, 32, 48)
-    write_generated_clip(tmp_path / "clip_a", cams, frames, torch.randn(16, 3, 4, 6))
-    item = GeneratedClips(tmp_path, num_views=4, sup_height=16, sup_width=24)[0]
+    frames = (torch.rand(9, 3, 32, 48) * 255).round() / 255  # 8-bit values: both formats store them exactly
+    write_generated_clip(tmp_path / "gen" / "clip_a", cams, frames, torch.randn(16, 3, 4, 6))
+    item = GeneratedClips(tmp_path / "gen", 9, 32, 48, num_views=4, sup_height=16, sup_width=16)[0]
     assert torch.allclose(item["c2w"][0], torch.eye(4), atol=1e-6)  # relative to frame 0 ...
     assert item["c2w"][:, :3, 3].norm(dim=-1).max() == pytest.approx(1.0, abs=1e-5)  # ... and scale-normalised
-    assert item["sup_frames"].shape == (4, 3, 16, 24) and bool(item["sup_is_seen"].all())
-    assert torch.allclose(item["sup_K"][0], cams.resize(16, 24).K[0].float())
+    assert item["sup_frames"].shape == (4, 3, 16, 16) and bool(item["sup_is_seen"].all())
     # each supervision view is a frame of the clip with that frame's (normalised) pose
     views = [int((item["c2w"] - v).abs().flatten(1).amax(1).argmin()) for v in item["sup_c2w"]]
-    expected = torch.nn.functional.interpolate(frames[views], size=(16, 24), mode="area")
-    assert torch.allclose(item["sup_frames"], expected, atol=1 / 255)
+    assert len(set(views)) == 4
+
+    write_re10k_scene(tmp_path / "cap", "scene", cams, (frames * 255).round().byte(), list(range(9)))
+    scene = open_scenes("re10k", tmp_path / "cap")[0]
+    sup_frames, sup_cams = scene.load_frames(views, 16, 16)
+    assert torch.allclose(item["sup_frames"], sup_frames, atol=1e-6)
+    assert torch.allclose(item["sup_K"], sup_cams.K.float(), atol=1e-5)
+    assert torch.allclose(item["sup_c2w"], normalize_poses(scene.cameras.c2w)[0][views].float(), atol=1e-5)
+    # more views than frames: every frame, then repeats (the batch needs a fixed V)
+    many = GeneratedClips(tmp_path / "gen", 9, 32, 48, num_views=12, sup_height=32, sup_width=48)[0]
+    assert many["sup_frames"].shape == (12, 3, 32, 48) and len({tuple(c.flatten().tolist()) for c in
+                                                                 many["sup_c2w"]}) == 9
+
+
+def test_generated_clips_that_do_not_fit_the_run_are_refused_before_training(tmp_path):
+    cams = orbit_cameras(1, 9, 32, 48)[0]
+    write_generated_clip(tmp_path / "clip_a", cams, torch.rand(9, 3, 32, 48), torch.randn(16, 3, 4, 6))
+    for args, problem in (((17, 32, 48), "frames 9, the training run uses 17"),
+                          ((9, 64, 96), r"video size \(32, 48\), the training run uses \(64, 96\)")):
+        with pytest.raises(InputError, match=f"data.generated.root=.*clip_a has {problem}"):
+            GeneratedClips(tmp_path, *args, num_views=2, sup_height=16, sup_width=24)
+    with pytest.raises(InputError, match="clip_a has VAE .* the training run uses Other:0"):
+        GeneratedClips(tmp_path, 9, 32, 48, 2, 16, 24, vae_identity="Other:0")
+    with pytest.raises(InputError, match="data.generated.root=.*expected a folder of generated clips"):
+        GeneratedClips(tmp_path / "clip_a", 9, 32, 48, 2, 16, 24)
 
 
 def test_highres_stream_mixes_generated_clips_at_the_configured_fraction(synth_root, tmp_path):

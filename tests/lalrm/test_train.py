@@ -26,7 +26,7 @@ def weights(model_dir: Path) -> dict[str, torch.Tensor]:
 
 
 def test_every_config_composes():
-    assert GROUPS["stage"] == ["highres", "lowres"] and len(GROUPS["data"]) == 5
+    assert GROUPS["stage"] == ["highres", "lowres"] and len(GROUPS["data"]) == 6
     # every stage x data pair, cycling through the model and trainer files
     for i, (stage, data) in enumerate(itertools.product(GROUPS["stage"], GROUPS["data"])):
         model, trainer = GROUPS["model"][i % 2], GROUPS["trainer"][(i // 2) % 2]
@@ -38,6 +38,10 @@ def test_every_config_composes():
             assert cfg.optim.lr == {"lowres": 4e-4, "highres": 1e-4}[stage]
         else:
             assert (cfg.trainer.max_steps, cfg.trainer.batch_size) == (2, 1)  # trainer=smoke shortens any stage
+    # the paper's stage 2: generated clips over the captured mix (the data file wins over the stage's null root)
+    gen = build_config(compose(["stage=highres", "data=mixed_generated"])).data
+    assert (gen.generated.root, gen.generated.ratio, sorted(gen.sources)) == (
+        "data/generated/re10k_flux", 0.2, ["acid", "dl3dv", "re10k"])
 
 
 @pytest.mark.parametrize("override", ["loss.mse=-0.1", "loss.opacity=-1", "loss.depth=nan", "loss.color_tv=-0.1",

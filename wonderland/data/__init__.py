@@ -2,6 +2,8 @@
 
 Readers (one module per format): `re10k` (RealEstate10K / ACID layout a), `re10k_torch` (pixelSplat
 chunks), `dl3dv` (nerfstudio transforms.json), `colmap` (Tanks-and-Temples, any COLMAP model).
+Clips made by the camera-guided model for the LaLRM's stage 2: `generated_clips` (the versioned format's writer
+and reader; `wonderland-make-clips` writes them).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from wonderland.errors import InputError
 
 from .datasets import ReconstructionDataset, SkipCounter, VideoClipDataset
 from .sampling import (
+    CLIP_STRIDES,
     EvalEntry,
     EvalIndex,
     TooFewFramesError,
@@ -52,7 +55,7 @@ def open_scenes(kind: str, root: str | Path, **kw) -> SceneCollection:
 
 
 __all__ = [
-    "KINDS", "READER_OPTIONS", "SKIP_REASONS", "CorruptSampleError", "EvalEntry", "EvalIndex",
+    "CLIP_STRIDES", "KINDS", "READER_OPTIONS", "SKIP_REASONS", "CorruptSampleError", "EvalEntry", "EvalIndex",
     "ReconstructionDataset", "Scene", "SceneCollection", "SkipCounter", "TooFewFramesError", "VideoClipDataset",
     "check_cameras", "open_scenes", "read_pixelsplat_index", "sample_clip", "sample_supervision_views",
 ]

@@ -15,10 +15,14 @@ import torch
 
 from .eval_index import EvalEntry, EvalIndex, EvalViews, read_pixelsplat_index
 
-__all__ = ["TooFewFramesError", "sample_clip", "sample_supervision_views", "clip_span", "EvalEntry",
+__all__ = ["CLIP_STRIDES", "TooFewFramesError", "sample_clip", "sample_supervision_views", "clip_span", "EvalEntry",
            "EvalIndex", "EvalViews", "read_pixelsplat_index"]
 
 Rng = random.Random | torch.Generator
+
+# Frame strides of a 49-frame training clip per dataset kind (SPEC.md section 2); COLMAP scenes: consecutive frames.
+CLIP_STRIDES = {"re10k": (3, 4, 5), "re10k_torch": (3, 4, 5), "acid": (1, 2), "acid_torch": (1, 2), "dl3dv": (1,),
+                "colmap": (1,), "tanks": (1,)}
 
 
 class TooFewFramesError(ValueError):
