@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from wonderland.training import FitResult, Shuffled, Task, check_trainer, fit, make_accelerator
+from wonderland.training import FitResult, Shuffled, Task, fit, make_accelerator
 
 from .config import TrainConfig, to_schema
 from .data import PromptEmbeddings, build_datasets, collate, prepare_batch
@@ -138,7 +138,6 @@ def train(cfg) -> FitResult | dict:
     if t.dry_run:
         return dry_run(cfg)
     acc = make_accelerator(t)
-    check_trainer(t, acc.num_processes)
     base_dtype = torch.bfloat16 if t.mixed_precision == "bf16" and cfg.model.pretrained else torch.float32
     model = _trainable_in_fp32(build_model(cfg, dtype=base_dtype))
     vae, scheduler = build_vae_and_scheduler(cfg)

@@ -19,7 +19,7 @@ import torch
 from omegaconf import DictConfig
 
 from wonderland.io import atomic_open
-from wonderland.training import FitResult, Task, check_trainer, fit, make_accelerator
+from wonderland.training import FitResult, Task, fit, make_accelerator
 
 from .config import TrainConfig, build_config
 from .data import build_stream, collate, prepare_batch
@@ -90,11 +90,7 @@ def train(cfg: DictConfig | TrainConfig) -> FitResult | None:
     if cfg.trainer.dry_run:
         dry_run(cfg)
         return None
-    from accelerate.utils import set_seed
-
     acc = make_accelerator(cfg.trainer)
-    check_trainer(cfg.trainer, acc.num_processes)
-    set_seed(cfg.trainer.seed)
     model = LaLRM(**cfg.model)
     if cfg.stage.init_from is not None:
         init_from_stage(model, cfg.stage.init_from)

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from wonderland.training import FitResult, Task, check_trainer, fit, make_accelerator
+from wonderland.training import FitResult, Task, fit, make_accelerator
 
 from .config import FitConfig, build_fit_config
 from .data import clip_stream, collate_clips, rgb_inputs
@@ -83,15 +83,11 @@ def fit_stitched(cfg) -> FitResult | None:
         print(f"stitched decoder at {decoder.config.layer}: {n:,} trainable of "
               f"{sum(p.numel() for p in decoder.parameters()):,} parameters")
         return None
-    from accelerate.utils import set_seed
-
     from wonderland.vae import load_vae
 
     from .adapter import adapter_class
 
     acc = make_accelerator(cfg.trainer)
-    check_trainer(cfg.trainer, acc.num_processes)
-    set_seed(cfg.trainer.seed)
     decoder = StitchedDecoder.from_pretrained(cfg.decoder)
     add_lora(decoder, cfg.lora.rank, cfg.lora.alpha)
     teacher = adapter_class(cfg.model.adapter).from_pretrained(cfg.model.path).eval().requires_grad_(False)

@@ -16,7 +16,7 @@ import torch
 
 from wonderland.errors import InputError
 from wonderland.geometry import Cameras
-from wonderland.training import FitResult, Task, check_trainer, fit, make_accelerator
+from wonderland.training import FitResult, Task, fit, make_accelerator
 
 from ..config import TrainConfig, build_config
 from ..data import build_stream, collate
@@ -70,11 +70,7 @@ def pretrain(cfg) -> FitResult | None:
         grid = model.token_grid(cfg.num_frames, cfg.stage.height, cfg.stage.width)
         print(f"RGB LRM dry run: {sum(p.numel() for p in model.parameters()):,} parameters, token grid {grid}")
         return None
-    from accelerate.utils import set_seed
-
     acc = make_accelerator(cfg.trainer)
-    check_trainer(cfg.trainer, acc.num_processes)
-    set_seed(cfg.trainer.seed)
     model = RGBLRM(**cfg.model)
     if cfg.stage.init_from is not None:
         init_from_stage(model, cfg.stage.init_from)

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from wonderland.training import OptimConfig, Task, TrainerConfig, check_optim, check_trainer, fit, make_accelerator
+from wonderland.training import OptimConfig, Task, TrainerConfig, check_optim, fit, make_accelerator
 
 
 class Points(Dataset):
@@ -33,7 +33,6 @@ def train(out: str, max_steps: int = 4, **trainer):
                       keep_last=2, log_every=1, progress=False, **trainer)
     o = OptimConfig(lr=0.1, warmup_steps=0, schedule="cosine", min_lr=0.01)
     acc = make_accelerator(t, log_with=None)
-    check_trainer(t, acc.num_processes)
     check_optim(o)
     torch.manual_seed(0)
     task = Task("toy", nn.Linear(1, 1), Shuffled(Points(), seed=0), loss,

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from wonderland.io import write_json
-from wonderland.training import FitResult, Shuffled, Task, check_trainer, fit, make_accelerator
+from wonderland.training import FitResult, Shuffled, Task, fit, make_accelerator
 
 from .config import AlignConfig, to_schema
 from .lora import LoraEMA, add_align_lora, align_parameters, save_component, set_trainable
@@ -136,7 +136,6 @@ def align(cfg) -> FitResult | dict:
     lpips = load_lpips(cfg)
     scorers, unavailable = load_quality_scorers(cfg.reward.quality, cfg.reward.quality_weights)
     acc = make_accelerator(t)
-    check_trainer(t, acc.num_processes)
     parts = Parts(cfg, acc.device)
     if lpips is not None:
         lpips.to(acc.device)

@@ -2,8 +2,7 @@
 everything else is here: devices and mixed precision (accelerate), gradient accumulation, clipping,
 non-finite steps, the learning-rate schedule, checkpoints and `resume`, the run log, and the final model.
 
-    acc = make_accelerator(cfg.trainer)          # before the model: its device, its process count
-    check_trainer(cfg.trainer, acc.num_processes)
+    acc = make_accelerator(cfg.trainer)          # before the model: device, process count checked, seeded
     task = Task("lalrm", model, stream, loss_fn, save_model=save_pretrained)
     result = fit(acc, task, cfg.trainer, cfg.optim, config=cfg_dict)
 
@@ -31,7 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..io import atomic_dir
 from .checkpoint import Checkpointer
-from .config import OptimConfig, TrainerConfig
+from .config import OptimConfig, TrainerConfig, check_trainer
 from .runlog import RunLog
 from .sampler import StepBatchSampler, seeded
 from .schedule import build_lr_scheduler, build_optimizer, parameter_groups
@@ -74,13 +73,18 @@ class FitResult:
 
 def make_accelerator(t: TrainerConfig, log_with: str | None = "tensorboard"):
     """The run's Accelerator: CUDA when present (DDP/FSDP/DeepSpeed under `accelerate launch`), else CPU
-    (gloo under `accelerate launch --multi_gpu`); bf16 autocast also on CPU when asked for."""
+    (gloo under `accelerate launch --multi_gpu`); bf16 autocast also on CPU when asked for. Call it before the
+    model is built: it checks `t` against the process count (the global batch must split) and seeds every
+    RNG (torch, numpy, random) with `t.seed`, so a trainer's initialisation is reproducible."""
     from accelerate import Accelerator
-    from accelerate.utils import ProjectConfiguration
+    from accelerate.utils import ProjectConfiguration, set_seed
 
     project = ProjectConfiguration(project_dir=t.output_dir, logging_dir=str(Path(t.output_dir) / "tensorboard"))
-    return Accelerator(mixed_precision=t.mixed_precision, cpu=not torch.cuda.is_available(),
-                       log_with=log_with, project_config=project)
+    acc = Accelerator(mixed_precision=t.mixed_precision, cpu=not torch.cuda.is_available(),
+                      log_with=log_with, project_config=project)
+    check_trainer(t, acc.num_processes)
+    set_seed(t.seed)
+    return acc
 
 
 def fit(acc, task: Task, t: TrainerConfig, o: OptimConfig, config: dict | None = None) -> FitResult:
