@@ -342,6 +342,25 @@ ENTRIES: list[Entry] = [
                    ),
           tripwires=(("camera_video.train", "fit"),),
           outputs=("cam/model/config.json", "cam/log.jsonl")),
+    Entry("wonderland.align", _main("wonderland.align.train"), style="hydra", examples=0.25,
+          argv=("size=tiny", "model.family={in}/family9", "data.root={in}/clips9", "rollout.min_steps=2",
+                "rollout.max_steps=2", "trainer.output_dir={out}/align"),
+          options=(*_TRAINER, *_OPTIM,
+                   Opt("model.family", missing()),
+                   Opt("lora.rank", bad_int(1), edge="1"), Opt("lora.alpha", bad_float(0, lo_open=True)),
+                   Opt("lora.ema_decay", these("1.0", "-0.1", "nan", "x")),
+                   Opt("rollout.min_steps", bad_int(1), edge="1"), Opt("rollout.grad_steps", bad_int(0)),
+                   Opt("rollout.max_steps", these("1"), named="rollout.max_steps"),  # below min_steps (2)
+                   Opt("rollout.guidance_scale", bad_float(0)),
+                   Opt("reward.consistency", bad_float(0)), Opt("reward.views", bad_int(1), edge="1"),
+                   Opt("reward.lpips", bad_float(0)), Opt("reward.lpips_net", bad_choice("vgg", "alex")),
+                   Opt("reward.background", bad_float(0, 1)), Opt("loss.gen", bad_float(0)),
+                   Opt("data.kind", bad_choice("synthetic", "re10k", "acid", "dl3dv")),
+                   Opt("data.val_scenes", bad_int(0)),
+                   Opt("data.root", missing(), context=("data.kind=re10k",)),  # synthetic: written there
+                   ),
+          tripwires=(("wonderland.align.train", "fit"),),
+          outputs=("align/model/config.json", "align/log.jsonl")),
 ]
 
 
@@ -366,6 +385,11 @@ def inputs(tmp_path_factory) -> Path:
                                         torch.tensor([[1.0, 0, 0, 0]]).repeat(20, 1), torch.full((20, 3), 0.1),
                                         torch.full((20,), 0.8), torch.rand(20, 3, generator=g)))
     write_synthetic_dataset(d / "eval_data", 1, num_frames=49, height=32, width=48, workers=1)
+    # wonderland.align: a 9-frame tiny family and three 9-frame clips (two held out), as tests/align uses
+    from wonderland.testing import build_tiny_family, write_synth
+
+    build_tiny_family(d / "family9", num_frames=9)
+    write_synth(d / "clips9", 3, num_frames=9)
     return d
 
 

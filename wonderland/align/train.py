@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from wonderland.errors import InputError
 from wonderland.io import write_json
 from wonderland.training import FitResult, Shuffled, Task, fit, make_accelerator
 
@@ -123,6 +124,21 @@ def load_lpips(cfg: AlignConfig):
     return model
 
 
+def _check_paths(cfg: AlignConfig) -> None:
+    """The run's inputs exist (one line naming the key, before anything loads): model.family is a model
+    directory or a cached repo id; data.root a directory, except for synthetic scenes, which are written there."""
+    from wonderland.pipeline.hub import resolve_model_dir
+
+    try:
+        resolve_model_dir(cfg.model.family)
+    except InputError as e:
+        raise InputError(None, "model.family", e.problem, value=cfg.model.family) from None
+    d = cfg.data
+    if d.kind != "synthetic" and not Path(d.root).is_dir():
+        raise InputError(None, "data.root", f"no such directory (data kind {d.kind!r} reads clips from it)",
+                         value=d.root)
+
+
 def align(cfg) -> FitResult | dict:
     """Align the configured family; -> the `FitResult` (`result.model_dir` = the alignment component once
     `trainer.max_steps` is reached), or the dry run's sizes."""
@@ -133,6 +149,7 @@ def align(cfg) -> FitResult | dict:
     t = cfg.trainer
     if t.dry_run:
         return dry_run(cfg)
+    _check_paths(cfg)
     lpips = load_lpips(cfg)
     scorers, unavailable = load_quality_scorers(cfg.reward.quality, cfg.reward.quality_weights)
     acc = make_accelerator(t)
