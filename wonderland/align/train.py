@@ -111,7 +111,6 @@ def datasets(cfg: AlignConfig, manifest):
 
 
 def load_lpips(cfg: AlignConfig):
-    from wonderland.errors import InputError
     from wonderland.metrics import lpips_or_reason
 
     w = cfg.reward
