@@ -61,3 +61,27 @@ def test_recipe_rejects_bad_options_before_any_work(argv, message, capsys):
 def test_recipe_accepts_the_committed_family_as_vae_source():
     family = Path(__file__).resolve().parents[1] / "models" / "wonderland-demo"
     assert parse_args(["--vae-from", str(family)]).vae_from == family
+
+
+def test_recipe_device_reaches_every_stage_trainer(monkeypatch, capsys):
+    """`--device` is each stage's `trainer.device` (VAE, video stages, LaLRM), and cuda is refused up front where
+    torch sees no GPU, so the recipe that trains the family on CPU retrains it on CUDA unchanged."""
+    import inspect
+
+    from wonderland.demo import lalrm_stage, recipe, vae_stage, video_stage
+    from wonderland.hydra_entry import compose
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for parse in (parse_args, recipe.parse_finetune_args):
+        with pytest.raises(SystemExit) as exc:
+            parse(["--device", "cuda"])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and "--device cuda: torch sees no CUDA device" in err
+    assert parse_args(["--device", "cpu"]).device == "cpu"
+    video = compose(video_stage.CONFIG_DIR, video_stage.video_overrides("camera", Path("c"), Path("o"), 2,
+                                                                          device="cpu"))
+    lalrm = compose(lalrm_stage.CONFIG_DIR, lalrm_stage.lalrm_overrides(Path("d"), Path("v"), Path("o"), 2,
+                                                                         device="cpu"))
+    assert video.trainer.device == "cpu" and lalrm.trainer.device == "cpu"
+    for fn in (vae_stage.train_vae, vae_stage.train_decoder, video_stage.train_stage, lalrm_stage.train_lalrm):
+        assert inspect.signature(fn).parameters["device"].default == "auto"

@@ -179,6 +179,7 @@ _TRAINER = (
     Opt("trainer.log_every", bad_int(1), edge="1"), Opt("trainer.seed", bad_int(0), edge="0"),
     Opt("trainer.num_workers", bad_int(0), edge="0"), Opt("trainer.stop_after", bad_int(1)),
     Opt("trainer.mixed_precision", bad_choice("no", "bf16", "fp16"), edge="no"),
+    Opt("trainer.device", bad_choice("auto", "cpu", "cuda"), edge="cpu"),
     Opt("trainer.batch_size", these("3"), named="trainer.batch_size", context=("trainer.grad_accum=2",)),
 )
 _OPTIM = (

@@ -13,10 +13,22 @@ from wonderland.training import OptimConfig, TrainerConfig, build_lr_scheduler, 
                                        ("checkpoint_every", 0), ("keep_last", 0), ("log_every", 0), ("seed", -1),
                                        ("num_workers", -1), ("stop_after", 0), ("grad_clip", math.nan),
                                        ("grad_clip", -1.0), ("mixed_precision", "fp8"), ("output_dir", " "),
-                                       ("max_steps", 2.5), ("max_steps", True)])
+                                       ("max_steps", 2.5), ("max_steps", True), ("device", "tpu")])
 def test_bad_trainer_values_name_their_key(key, value):
     with pytest.raises(InputError, match=rf"trainer\.{key}"):
         check_trainer(TrainerConfig(**{key: value}))
+
+
+def test_the_device_is_checked_before_accelerate_and_cpu_wins_over_a_present_gpu(tmp_path, monkeypatch):
+    from wonderland.training import make_accelerator
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(InputError, match=r"trainer\.device=cuda: expected auto or cpu: torch sees no CUDA device"):
+        make_accelerator(TrainerConfig(output_dir=str(tmp_path), device="cuda"), log_with=None)
+    # trainer.device=cpu keeps a run on the CPU even where torch reports a GPU (the demo recipe's --device cpu)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    acc = make_accelerator(TrainerConfig(output_dir=str(tmp_path), device="cpu", mixed_precision="no"), log_with=None)
+    assert acc.device.type == "cpu"
 
 
 def test_the_global_batch_must_split_over_processes_and_accumulation():

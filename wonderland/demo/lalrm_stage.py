@@ -28,7 +28,7 @@ def clip_stride(frames: int) -> int:
 
 def lalrm_overrides(data_root: Path, vae_dir: Path, out: Path, steps: int, batch: int = 2, lr: float = 1e-3,
                     init_from: Path | None = None, frames: int = 9, full_res: bool = False,
-                    color_tv: float = 0.0) -> list[str]:
+                    color_tv: float = 0.0, device: str = "auto") -> list[str]:
     """The `lalrm.train` overrides of a demo run: `frames`-frame clips spanning every scene (`clip_stride`),
     supervised at the configs' 16 x 24 or, with `full_res`, at the rendered 32 x 48; `color_tv` weights the
     colour-map smoothness term (`loss.color_tv`)."""
@@ -41,11 +41,13 @@ def lalrm_overrides(data_root: Path, vae_dir: Path, out: Path, steps: int, batch
             f"trainer.max_steps={steps}",
             f"trainer.checkpoint_every={max(steps, 1)}", "trainer.log_every=10", "trainer.keep_last=1",
             "trainer.gradient_checkpointing=false", f"trainer.batch_size={batch}", f"optim.lr={lr}",
-            f"optim.min_lr={lr / 10}", f"optim.warmup_steps={min(50, steps // 5)}"] + init + sup
+            f"optim.min_lr={lr / 10}", f"optim.warmup_steps={min(50, steps // 5)}", f"trainer.device={device}"
+            ] + init + sup
 
 
 def train_lalrm(data_root: Path, vae_dir: Path, out: Path, steps: int, lr: float = 1e-3,
-                init_from: Path | None = None, frames: int = 9, full_res: bool = False, color_tv: float = 0.0) -> dict:
+                init_from: Path | None = None, frames: int = 9, full_res: bool = False, color_tv: float = 0.0,
+                device: str = "auto") -> dict:
     """Runs `lalrm.train.train` for `steps` steps (the model lands in `<out>/model`), from scratch or from the
     weights in `init_from` (`stage.init_from`: a save_pretrained dir), on `frames`-frame clips, supervised at
     full size if `full_res`; returns its log summary."""
@@ -56,7 +58,7 @@ def train_lalrm(data_root: Path, vae_dir: Path, out: Path, steps: int, lr: float
     from wonderland.training import read_log
 
     cfg = compose(CONFIG_DIR, lalrm_overrides(data_root, vae_dir, out, steps, lr=lr, init_from=init_from,
-                                              frames=frames, full_res=full_res, color_tv=color_tv))
+                                              frames=frames, full_res=full_res, color_tv=color_tv, device=device))
     t0 = time.perf_counter()
     train(cfg)
     seconds_used = time.perf_counter() - t0

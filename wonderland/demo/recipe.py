@@ -65,6 +65,8 @@ def train_parser() -> ArgumentParser:
     p.add_argument("--camera-steps", type=positive_int, default=1500)
     p.add_argument("--lalrm-steps", type=positive_int, default=1500)
     p.add_argument("--threads", type=positive_int, default=2)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where the trainers run (each stage's trainer.device; auto: CUDA when present)")
     p.add_argument("--resume", action="store_true", help="continue the stages of an interrupted run in --work")
     p.add_argument("--vae-recolour", type=finite_float(0, 1), default=0.0, metavar="P",
                    help="share of VAE training crops with permuted, rescaled colour channels (0: the committed "
@@ -74,9 +76,15 @@ def train_parser() -> ArgumentParser:
     return p
 
 
+def check_device(p: ArgumentParser, device: str) -> None:
+    if device == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: torch sees no CUDA device here (expected auto or cpu)")
+
+
 def parse_train_args(argv=None):
     p = train_parser()
     args = p.parse_args(argv)
+    check_device(p, args.device)
     args.vae_dir = None
     if args.vae_from is not None:  # the family's own manifest says where its VAE is (and checks it)
         from ..errors import InputError
@@ -112,7 +120,7 @@ def train_family(argv=None) -> int:
     runs = {k: work / k for k in ("vae_run", "vae", "cache", "base", "camera", "lalrm")}
     if not args.resume:
         _fresh(*runs.values())
-    t0, report = time.perf_counter(), {"threads": args.threads, "height": HEIGHT, "width": WIDTH,
+    t0, report = time.perf_counter(), {"threads": args.threads, "device": args.device, "height": HEIGHT, "width": WIDTH,
                                        "num_frames": NUM_FRAMES, "trainers": "camera_video.train, lalrm.train, "
                                        "wonderland.demo.vae_stage (wonderland.training)"}
     train_root = write_scenes(work / "data" / "train", args.scenes, TRAIN_SEED)
@@ -126,7 +134,8 @@ def train_family(argv=None) -> int:
         vae = load_vae(args.vae_dir)
         report["vae"] = {**json.loads((args.vae_from / "training.json").read_text())["vae"], "from": str(args.vae_from)}
     else:
-        vae, report["vae"] = train_vae(clips, args.vae_steps, runs["vae_run"], recolour_p=args.vae_recolour)
+        vae, report["vae"] = train_vae(clips, args.vae_steps, runs["vae_run"], recolour_p=args.vae_recolour,
+                                       device=args.device)
         report["vae"]["seconds"] = time.perf_counter() - t1
     vae.save_pretrained(runs["vae"])  # the LaLRM process reads it from here (--out is replaced at the end)
     report["vae"]["heldout_reconstruction_psnr"] = reconstruction_psnr(vae, heldout)
@@ -135,14 +144,15 @@ def train_family(argv=None) -> int:
     # The LaLRM needs only the VAE: it trains in a second process while the video model trains here.
     with _pool(args.threads) as pool:
         lalrm_job = pool.submit(train_lalrm, train_root.resolve(), runs["vae"].resolve(), runs["lalrm"].resolve(),
-                                args.lalrm_steps)
+                                args.lalrm_steps, device=args.device)
         t1 = time.perf_counter()
         encode_clips(vae, train_root, runs["cache"])
         report["encode_seconds"] = time.perf_counter() - t1
         for stage, steps, seed, pretrained in (("base", args.base_steps, 0, None),
                                                ("camera", args.camera_steps, 1, runs["base"] / "model")):
             t1 = time.perf_counter()
-            _, report[stage] = train_stage(stage, runs["cache"], runs[stage], steps, seed, pretrained)
+            _, report[stage] = train_stage(stage, runs["cache"], runs[stage], steps, seed, pretrained,
+                                           device=args.device)
             report[stage]["seconds"] = time.perf_counter() - t1
             logging.info("%s: %s", stage, report[stage])
         report["lalrm"] = lalrm_job.result()
@@ -185,6 +195,8 @@ def finetune_parser() -> ArgumentParser:
     p.add_argument("--lalrm-color-tv", type=finite_float(0), default=0.0,
                    help="weight of the LaLRM's colour-map smoothness term (loss.color_tv)")
     p.add_argument("--threads", type=positive_int, default=2)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where the trainers run (each stage's trainer.device; auto: CUDA when present)")
     p.add_argument("--resume", action="store_true", help="continue the stages of an interrupted run in --work")
     return p
 
@@ -196,6 +208,7 @@ def parse_finetune_args(argv=None):
 
     p = finetune_parser()
     args = p.parse_args(argv)
+    check_device(p, args.device)
     try:  # checked here, before any scene is rendered
         args.manifest = read_manifest(args.family)
     except InputError as e:
@@ -224,12 +237,12 @@ def finetune_family(argv=None) -> int:
         _fresh(*runs.values())
     train_root = write_scenes(args.work / "data" / "train", args.scenes, TRAIN_SEED)
     clips = load_clips(train_root)
-    report = {"train_scenes": len(clips), "train_seed": TRAIN_SEED, "threads": args.threads,
+    report = {"train_scenes": len(clips), "train_seed": TRAIN_SEED, "threads": args.threads, "device": args.device,
               "data_seconds": time.perf_counter() - t0}
     # The LaLRM reads latents through the family's VAE; its encoder is the one every stage keeps.
     lalrm_args = (train_root.resolve(), args.manifest.vae.resolve(), runs["lalrm"].resolve(), args.lalrm_steps,
                   args.lalrm_lr, args.manifest.lalrm.resolve(), args.lalrm_frames, args.lalrm_full_res,
-                  args.lalrm_color_tv)
+                  args.lalrm_color_tv, args.device)
     vae = None
     if args.decoder_steps == 0:  # the LaLRM alone, on every thread; the family's VAE is copied as it is
         torch.set_num_threads(args.threads)
@@ -274,7 +287,7 @@ def _decoder_beside_lalrm(args, vae, clips, heldout, lalrm_args: tuple, report: 
         encoder = {k: v.clone() for k, v in vae.encoder.state_dict().items()}
         scale = vae.config.scaling_factor
         vae, report["vae_decoder"] = train_decoder(vae, clips, args.decoder_steps, run, lr=args.decoder_lr,
-                                                   stop_after=args.decoder_stop_after or None)
+                                                   stop_after=args.decoder_stop_after or None, device=args.device)
         # the promise the video model and the LaLRM rely on
         if vae.config.scaling_factor != scale or not all(
                 torch.equal(v, encoder[k]) for k, v in vae.encoder.state_dict().items()):

@@ -70,24 +70,26 @@ class Crops(Dataset):
 
 
 def _fit(vae, clips: Clips, out: Path, steps: int, batch: int, lr: float, seed: int, loss, recolour_p: float = 0.0,
-         stop_after: int | None = None, name: str = "demo-vae") -> dict:
-    """`fit` the trainable parameters of `vae` on crops; -> steps, first/last loss (mean of 10), settings."""
+         stop_after: int | None = None, name: str = "demo-vae", device: str = "auto") -> dict:
+    """`fit` the trainable parameters of `vae` on crops (on `device`: `trainer.device`); -> steps, first/last loss
+    (mean of 10), settings. The model comes back on the CPU, where the recipe's later steps read it."""
     from wonderland.training import OptimConfig, Task, TrainerConfig, fit, make_accelerator, read_log
 
     t = TrainerConfig(output_dir=str(out), seed=seed, max_steps=steps, batch_size=batch, grad_clip=1.0,
                       mixed_precision="no", checkpoint_every=max(1, steps // 4), keep_last=1, resume="auto",
-                      stop_after=stop_after, log_every=10, progress=False)
+                      stop_after=stop_after, log_every=10, progress=False, device=device)
     o = OptimConfig(lr=lr, min_lr=lr / 10, betas=[0.9, 0.95], weight_decay=0.0, schedule="wsd")
     task = Task(name, vae, Crops(clips, seed, recolour_p), loss, collate=torch.stack)
     result = fit(make_accelerator(t), task, t, o)
     log = read_log(out)
-    vae.eval().requires_grad_(False)
+    vae.cpu().eval().requires_grad_(False)
     return {"steps": result.step, "first_loss": log[0]["loss"], "last_loss": log[-1]["loss"], "batch": batch,
             "lr": lr, "seed": seed, "clip": [CLIP_FRAMES, *CROP]}
 
 
 def train_vae(clips: Clips, steps: int, out: Path, batch: int = 4, lr: float = 2e-3, kl_weight: float = 1e-4,
-              seed: int = 0, recolour_p: float = 0.0, sample_posterior: bool = True, init=None) -> tuple[object, dict]:
+              seed: int = 0, recolour_p: float = 0.0, sample_posterior: bool = True, init=None,
+              device: str = "auto") -> tuple[object, dict]:
     """A new tiny VAE trained for `steps` steps (or `init` trained further); run folder `out`."""
     from wonderland.vae import build_tiny_vae
 
@@ -101,7 +103,7 @@ def train_vae(clips: Clips, steps: int, out: Path, batch: int = 4, lr: float = 2
         kl = 0.5 * (post.mean.square() + post.var - 1 - post.logvar).mean()
         return {"loss": (y - x).abs().mean() + (y - x).square().mean() + kl_weight * kl, "kl": kl}
 
-    stats = _fit(vae, clips, out, steps, batch, lr, seed, loss, recolour_p)
+    stats = _fit(vae, clips, out, steps, batch, lr, seed, loss, recolour_p, device=device)
     set_latent_scale(vae, clips)
     return vae, stats | {"recolour_p": recolour_p, "scaling_factor": vae.config.scaling_factor}
 
@@ -130,7 +132,7 @@ def reconstruction_psnr(vae, clips: Clips, block: int = 1) -> float:
 
 
 def train_decoder(vae, clips: Clips, steps: int, out: Path, batch: int = 4, lr: float = 5e-4, seed: int = 1,
-                  stop_after: int | None = None) -> tuple[object, dict]:
+                  stop_after: int | None = None, device: str = "auto") -> tuple[object, dict]:
     """`vae` with only its decoder (and post-quant conv) trained on `clips`: a `steps`-step schedule from `lr`,
     stopped after `stop_after` steps if given (the committed family's decoder: 400 of 1600).
 
@@ -160,6 +162,6 @@ def train_decoder(vae, clips: Clips, steps: int, out: Path, batch: int = 4, lr: 
             return self
 
     stats = _fit(DecoderOnly(vae), clips, out, steps, batch, lr, seed, lambda m, x, g: loss(m.vae, x, g),
-                 stop_after=stop_after, name="demo-vae-decoder")
+                 stop_after=stop_after, name="demo-vae-decoder", device=device)
     vae.eval().requires_grad_(False)
     return vae, stats | {"schedule_steps": steps, "trained": "decoder"}

@@ -31,7 +31,7 @@ def encode_clips(vae, data_root: Path, out: Path, clips_per_scene: int = 1, seed
 
 
 def video_overrides(stage: str, cache: Path, out: Path, steps: int, batch: int = 8, lr: float = 1e-3, seed: int = 0,
-                    pretrained: Path | None = None) -> list[str]:
+                    pretrained: Path | None = None, device: str = "auto") -> list[str]:
     """`camera_video.train` overrides of a demo stage: the demo model, the cache, and the recipe's schedule
     (`wsd`: constant for half the run, then linearly down to 10%)."""
     extra = [] if pretrained is None else [f"model.pretrained={Path(pretrained).resolve()}"]
@@ -39,17 +39,18 @@ def video_overrides(stage: str, cache: Path, out: Path, steps: int, batch: int =
             f"data.root={Path(cache).resolve()}", "data.val_scenes=0", f"trainer.output_dir={Path(out).resolve()}",
             f"trainer.max_steps={steps}", f"trainer.batch_size={batch}", f"trainer.seed={seed}",
             f"trainer.checkpoint_every={max(1, steps // 4)}", "trainer.keep_last=1", "trainer.log_every=50",
-            f"optim.lr={lr}", f"optim.min_lr={lr / 10}", "optim.schedule=wsd", "optim.warmup_steps=0", *extra]
+            f"optim.lr={lr}", f"optim.min_lr={lr / 10}", "optim.schedule=wsd", "optim.warmup_steps=0",
+            f"trainer.device={device}", *extra]
 
 
 def train_stage(stage: str, cache: Path, out: Path, steps: int, seed: int, pretrained: Path | None = None,
-                batch: int = 8, lr: float = 1e-3) -> tuple[Path, dict]:
+                batch: int = 8, lr: float = 1e-3, device: str = "auto") -> tuple[Path, dict]:
     """Run one stage of `camera_video.train`; -> its `<out>/model` and a summary of its run log."""
     from camera_video.train import train
     from wonderland.hydra_entry import compose
     from wonderland.training import read_log
 
-    cfg = compose(CONFIG_DIR, video_overrides(stage, cache, out, steps, batch, lr, seed, pretrained))
+    cfg = compose(CONFIG_DIR, video_overrides(stage, cache, out, steps, batch, lr, seed, pretrained, device))
     result = train(cfg)
     rows = read_log(out)
     first, last = rows[: max(1, len(rows) // 10)], rows[-max(1, len(rows) // 10):]

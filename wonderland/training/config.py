@@ -20,6 +20,7 @@ from ..errors import InputError
 
 T = TypeVar("T")
 MIXED_PRECISION = ("no", "bf16", "fp16")
+DEVICES = ("auto", "cpu", "cuda")
 SCHEDULES = ("cosine", "constant", "linear", "wsd")
 # Keys of earlier releases: a config that still uses one gets a one-line error saying what replaced it.
 RENAMED = {
@@ -42,6 +43,7 @@ class TrainerConfig:
     grad_accum: int = 1  # micro-steps per optimizer step
     grad_clip: float = 1.0  # max gradient norm; 0 = off
     mixed_precision: str = "bf16"  # no | bf16 | fp16 (accelerate autocast; bf16 also on CPU)
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda (refused where torch sees no GPU)
     gradient_checkpointing: bool = False
     checkpoint_every: int = 1000
     keep_last: int = 3  # checkpoints kept (the newest)
@@ -76,6 +78,13 @@ def check_trainer(t: TrainerConfig, processes: int = 1) -> None:
         check_int(t.stop_after, "trainer.stop_after", min=1)
     check_float(t.grad_clip, "trainer.grad_clip", min=0.0)
     check_choice(t.mixed_precision, "trainer.mixed_precision", MIXED_PRECISION)
+    check_choice(t.device, "trainer.device", DEVICES)
+    if t.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise InputError(None, "trainer.device", "expected auto or cpu: torch sees no CUDA device here",
+                             value=t.device)
     if not isinstance(t.output_dir, str) or not t.output_dir.strip():
         raise InputError(None, "trainer.output_dir", "expected a directory path", value=t.output_dir)
     if t.batch_size % (processes * t.grad_accum):

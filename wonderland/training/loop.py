@@ -72,15 +72,18 @@ class FitResult:
 
 
 def make_accelerator(t: TrainerConfig, log_with: str | None = "tensorboard"):
-    """The run's Accelerator: CUDA when present (DDP/FSDP/DeepSpeed under `accelerate launch`), else CPU
+    """The run's Accelerator: CUDA when present and `t.device` is not cpu (DDP/FSDP/DeepSpeed under
+    `accelerate launch`), else CPU
     (gloo under `accelerate launch --multi_gpu`); bf16 autocast also on CPU when asked for. Call it before the
     model is built: it checks `t` against the process count (the global batch must split) and seeds every
     RNG (torch, numpy, random) with `t.seed`, so a trainer's initialisation is reproducible."""
     from accelerate import Accelerator
     from accelerate.utils import ProjectConfiguration, set_seed
 
+    check_trainer(t)  # the device before accelerate touches it; the process count below
     project = ProjectConfiguration(project_dir=t.output_dir, logging_dir=str(Path(t.output_dir) / "tensorboard"))
-    acc = Accelerator(mixed_precision=t.mixed_precision, cpu=not torch.cuda.is_available(),
+    cpu = t.device == "cpu" or not torch.cuda.is_available()
+    acc = Accelerator(mixed_precision=t.mixed_precision, cpu=cpu,
                       log_with=log_with, project_config=project)
     check_trainer(t, acc.num_processes)
     set_seed(t.seed)
