@@ -34,6 +34,9 @@ demo-models: install
 		--decoder-steps 0 --lalrm-frames 49 --lalrm-full-res --lalrm-steps 100 --lalrm-lr 2e-4
 	$(PY) scripts/finetune_demo_models.py --family models/wonderland-demo --out models/wonderland-demo \
 		--decoder-steps 0 --lalrm-frames 49 --lalrm-full-res --lalrm-steps 300 --lalrm-lr 2e-4 --lalrm-color-tv 0.1
+	# VIST3A alignment of the camera model to the LaLRM (configs/align/size/demo.yaml), attached as a component
+	$(PY) -m wonderland.align size=demo model.family=models/wonderland-demo trainer.resume=auto
+	$(PY) -c "from wonderland.align import attach_alignment; attach_alignment('models/wonderland-demo', 'outputs/align_demo/model')"
 
 test: install
 	$(PY) -m ruff check .

@@ -1,5 +1,6 @@
 """Alignment benchmark: one VIST3A step (diffusion loss + DRTune rollout + VAE decode + LaLRM + render +
-backward + AdamW) on the tiny family, CPU: seconds per step and peak RSS above the start, at 9 and 49 frames.
+backward + AdamW) on the tiny family, CPU: seconds per step and the peak RSS rise over the loaded models (and any
+earlier measurement of the process), at 9 and 49 frames.
 On CUDA with a full family in `WONDERLAND_ALIGN_FAMILY` (and clips in `WONDERLAND_ALIGN_DATA`), the same step
 at full size in bf16 with its peak memory.
 
@@ -40,10 +41,12 @@ def _step_time(family: Path, clips: Path, device: str, overrides: list[str], ste
         opt.step()
         opt.zero_grad()
 
+    # ru_maxrss only grows: read before the warm-up step so that the step's own activations count (it is then
+    # the rise over the loaded models and every earlier measurement of this process)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     step(0)
     if device != "cpu":
         torch.cuda.reset_peak_memory_stats()
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
     for i in range(steps):
         step(i + 1)

@@ -1,7 +1,9 @@
 """Alignment: the configs, a fresh alignment-LoRA changes nothing, only the LoRA learns, the DRTune detach,
 bit-identical resume, and the family component in the product's pipeline."""
 
+import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -197,3 +199,17 @@ def test_report_writes_json_table_and_frames(tmp_path):
     png = iio.imread(tmp_path / "frames.png")
     assert png.shape == (5 * 32, 5 * 48, 3)  # 5 rows, frames 0, 2, 4, 6, 8
     assert [int(png[32 * r + 5, 5, 0]) for r in range(5)] == [0, 64, 128, 191, 255]  # truth, before, after rows
+
+
+def test_demo_recipe_config_trains_on_the_familys_training_scenes_only():
+    from wonderland.demo.common import TEST_SEED
+
+    cfg = to_schema(compose(CONFIGS / "align", ["size=demo", "model.family=models/wonderland-demo"]))
+    d = cfg.data
+    assert (d.kind, d.seed, d.num_scenes, d.val_scenes, d.strides) == ("synthetic", 0, 64, 0, [1])
+    assert d.seed != TEST_SEED and cfg.trainer.max_steps == 30
+    assert (cfg.reward.consistency, cfg.reward.lpips, cfg.loss.gen, cfg.optim.lr) == (1.0, 0.0, 1.0, 1e-3)
+    assert (cfg.rollout.min_steps, cfg.rollout.max_steps, cfg.rollout.grad_steps) == (2, 4, 1)
+    component = Path(__file__).resolve().parents[2] / "models" / "wonderland-demo" / "alignment"
+    committed = json.loads((component / "config.json").read_text())
+    assert committed["steps"] == cfg.trainer.max_steps and committed["rank"] == cfg.lora.rank

@@ -1,6 +1,7 @@
 """The demo family's bar, measured on held-out wonderland-synth scenes (training used dataset seed 0):
 
     python scripts/eval_demo.py [--model models/wonderland-demo] [--split test|validation] [--scenes N]
+        [--no-alignment]
 
 (`wonderland.demo.evaluate.main`; the script is its thin command line.)
 
@@ -16,8 +17,9 @@ and, as ceilings, the VAE's reconstruction of the ground truth and the LaLRM on 
 The Gaussians are rendered at every 4th camera (frames 4, 8, ..., 48: the CPU reference renderer is the
 slow part) and compared with the baseline over the same frames (repeat_at_views).
 Writes <model>/eval_<split>.json (margins with the standard error of the per-scene differences) and
-PNG strips <model>/frames/<split>_<i>.png (rows: ground truth, generated,
-shuffled, Gaussians; frames 0, 12, 24, 36, 48, 4x nearest-upscaled).
+PNG strips <model>/frames/<split>_<i>.png (rows: ground truth, generated, shuffled, Gaussians; frames 0, 12, 24,
+36, 48, 4x nearest-upscaled). With `--no-alignment` (a family with an alignment component, sampled without it):
+<model>/eval_<split>_no_alignment.json and no strips.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ def main(argv=None) -> int:
     p.add_argument("--scenes", type=positive_int, default=None, help="default: 8 (validation), 32 (test)")
     p.add_argument("--strips", type=nonnegative_int, default=2, help="scenes to save PNG strips of")
     p.add_argument("--threads", type=positive_int, default=2)
+    p.add_argument("--no-alignment", action="store_true", help="sample without the family's alignment component")
     args = p.parse_args(argv)
     seed, default_scenes = SPLITS[args.split]
     num_scenes = args.scenes or default_scenes
@@ -97,7 +100,8 @@ def main(argv=None) -> int:
     from wonderland.io import write_json
     from wonderland.pipeline import WonderlandPipeline
 
-    pipe = WonderlandPipeline.from_pretrained(args.model)
+    pipe = WonderlandPipeline.from_pretrained(args.model, alignment=not args.no_alignment)
+    suffix = "_no_alignment" if args.no_alignment else ""
     pipe.set_progress_bar(False)
     scenes = [make_synthetic_scene(scene_seed(seed, i), NUM_FRAMES, HEIGHT, WIDTH) for i in range(num_scenes)]
     per_scene = []
@@ -105,16 +109,18 @@ def main(argv=None) -> int:
         scores, rows = evaluate_scene(pipe, frames, cams, scenes[(i + 1) % len(scenes)][1])
         per_scene.append(scores)
         print(f"scene {i}: " + ", ".join(f"{k} {v:.2f}" for k, v in scores.items()), flush=True)
-        if i < args.strips:
+        if i < args.strips and not suffix:
             save_strip(args.model / "frames" / f"{args.split}_{i}.png", rows)
     mean = {k: sum(s[k] for s in per_scene) / len(per_scene) for k in METHODS}
     wins = {"generated": sum(s["generated"] > s["repeat"] for s in per_scene),
             "gaussians": sum(s["gaussians"] > s["repeat_at_views"] for s in per_scene)}
     wins["generated_beats_shuffled"] = sum(s["generated"] > s["shuffled"] for s in per_scene)
-    result = {"split": args.split, "scenes": num_scenes, "dataset_seed": seed, "metric": "PSNR (dB), frames 1..48",
+    aligned = pipe.manifest.alignment is not None and not args.no_alignment
+    result = {"split": args.split, "scenes": num_scenes, "alignment": aligned, "dataset_seed": seed,
+              "metric": "PSNR (dB), frames 1..48",
               "mean": mean, "wins_of": wins, "per_scene": per_scene,
               "margins": {k: paired_margin(per_scene, a, b) for k, (a, b) in MARGINS.items()}}
-    write_json(args.model / f"eval_{args.split}.json", result)
+    write_json(args.model / f"eval_{args.split}{suffix}.json", result)
     print("| " + " | ".join(METHODS) + " |\n|" + "---|" * len(METHODS))
     print("| " + " | ".join(f"{mean[k]:.2f}" for k in METHODS) + " |")
     print(json.dumps(result["margins"], indent=1), json.dumps(wins))
