@@ -7,19 +7,27 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from wonderland.checks import check_dir
 from wonderland.errors import InputError
 
 from .model import LaLRM, resample_head_kernel
 
+WEIGHT_FILES = ("diffusion_pytorch_model.safetensors", "model.safetensors")
+
+
+def weights_file(path: str | Path) -> Path:
+    """The weights file of a `save_pretrained` folder or a training checkpoint folder (accelerate's
+    model.safetensors); checked by the config before anything runs, read by `read_model_weights`."""
+    folder = check_dir(path, "stage.init_from")
+    for name in WEIGHT_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    raise InputError(None, "stage.init_from", "no diffusion_pytorch_model.safetensors or model.safetensors here "
+                     "(expected the previous stage's <output_dir>/model or one of its checkpoints)", value=str(path))
+
 
 def read_model_weights(path: str | Path) -> dict[str, torch.Tensor]:
-    """Weights from a `save_pretrained` folder or a training checkpoint folder (accelerate's model.safetensors)."""
-    path = Path(path)
-    for name in ("diffusion_pytorch_model.safetensors", "model.safetensors"):
-        if (path / name).is_file():
-            return load_file(path / name)
-    raise InputError(path, "stage.init_from", "no diffusion_pytorch_model.safetensors or model.safetensors here "
-                     "(expected the previous stage's <output_dir>/model or one of its checkpoints)")
+    return load_file(weights_file(path))
 
 
 def init_from_stage(model: LaLRM, path: str | Path) -> None:

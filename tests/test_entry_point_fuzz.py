@@ -189,6 +189,35 @@ _OPTIM = (
     Opt("optim.betas", these("[0.9]", "[0.9,1.0]", "[nan,0.9]"), named="optim.betas"),
 )
 
+# lalrm.stitching: a tiny RGB LRM ({in}/rgb), a decoder stitched onto it at `tokenizer` ({in}/stitched), the
+# bundled demo VAE, and the one-scene synthetic set as the clips (9 frames at 32 x 48, stride 4).
+_STITCH = "conv3d_k1x2x2_o64_s4x2x2_p0x0x0"  # 2 x 2 latents per token (tests/lalrm/stitching)
+_STITCH_COMMON = ("model.path={in}/rgb", "vae.path={demo}/base/vae", "clip.num_frames=9", "clip.height=32",
+                  "clip.width=48", "~data.sources.dl3dv",
+                  "+data.sources.synth={kind: re10k, root: {in}/eval_data, strides: [4], weight: 1.0}")
+_STITCH_KEYS = (  # what search and fit share
+    Opt("model.path", either(missing(), these("{in}/eval_data")), named="model.path"),
+    Opt("model.adapter", bad_choice("rgb_lrm")), Opt("vae.path", either(missing(), these("{in}/eval_data")),
+                                                     named="vae.path"),
+    Opt("clip.num_frames", either(bad_int(1), these("10", "48")), named="clip.num_frames"),
+    Opt("clip.height", either(bad_int(8), these("30", "36")), named="clip.height"),
+    Opt("clip.width", either(bad_int(8), these("50", "44")), named="clip.width"),
+    Opt("data.sources.synth.root", missing()), Opt("data.sources.synth.kind", bad_choice("re10k", "dl3dv")),
+    Opt("data.sources.synth.weight", bad_float(0), edge="0.5"),
+    Opt("data.sources.synth.weight", these("0"), named="data.sources"),  # no source left with a positive weight
+    Opt("data.sources.synth.strides", Bad(st.integers(max_value=0).map(lambda i: f"[4,{i}]"), ("[0]", "[]", "[a]")),
+        named="data.sources.synth.strides", edge="[1]"),
+)
+
+
+def _stitching(command: str) -> Callable[[list[str]], int | None]:
+    def call(argv):
+        from lalrm.stitching.__main__ import main
+
+        return main([command, *argv])
+    return call
+
+
 ENTRIES: list[Entry] = [
     Entry("wonderland-generate", _main("wonderland.cli.generate"),
           ("<image>", "--out", "{out}/gen", "--quiet", "--render-trajectory", "{in}/two.json"),
@@ -321,6 +350,7 @@ ENTRIES: list[Entry] = [
                    Opt("model.width", these("63", "30"), named="model"),
                    Opt("stage", bad_choice("lowres", "highres")), Opt("trainer", bad_choice("default", "smoke")),
                    Opt("stage.lr", these("1e-3"), named="optim.lr"),  # renamed in 0.2: says what replaced it
+                   Opt("stage.init_from", either(missing(), these("{in}/eval_data")), named="stage.init_from"),
                    ),
           tripwires=(("lalrm.train", "fit"),),
           outputs=("lalrm/model/config.json", "lalrm/log.jsonl")),
@@ -362,6 +392,50 @@ ENTRIES: list[Entry] = [
                    ),
           tripwires=(("wonderland.align.train", "fit"),),
           outputs=("align/model/config.json", "align/log.jsonl")),
+    Entry("lalrm.stitching search", _stitching("search"), style="hydra", examples=0.25,
+          argv=(*_STITCH_COMMON, f"stitch={_STITCH}", "num_clips=2", "progress=false", "output_dir={out}/search"),
+          options=(*_STITCH_KEYS,
+                   Opt("stitch", these("conv3d_k5", "conv3d_k1x2x2_o32_s4x2x2_p0x0x0", "conv2d_k1x1_o64"),
+                       named="stitch"),
+                   Opt("layers", these("[head]", "[]", "[tokenizer,nope]"), named="layers"),
+                   Opt("ridge", bad_float(0), edge="0"), Opt("criterion", bad_choice("mse", "relative"), edge="mse"),
+                   Opt("num_clips", bad_int(1), edge="1"), Opt("batch_size", bad_int(1), edge="1"),
+                   Opt("seed", bad_int(0), edge="0"), Opt("device", bad_device(), edge="cpu"),
+                   Opt("progress", Bad(JUNK, ("maybe",)), edge="false"),
+                   Opt("output_dir", these(UNDER_A_FILE), named="output_dir")),
+          tripwires=(("lalrm.stitching.search", "run_search"),),
+          outputs=("search/search.json", "search/mse.png", "search/decoder/config.json")),
+    Entry("lalrm.stitching fit", _stitching("fit"), style="hydra", examples=0.25,
+          argv=("decoder={in}/stitched", *_STITCH_COMMON, "trainer.output_dir={out}/fit", "trainer.max_steps=2",
+                "trainer.batch_size=1", "trainer.mixed_precision=no", "trainer.progress=false", "trainer.num_workers=0",
+                "optim.warmup_steps=0", "lora.rank=2", "lora.alpha=2"),
+          options=(*_TRAINER, *_OPTIM, *_STITCH_KEYS,
+                   Opt("decoder", either(missing(), these("{in}/rgb")), named="decoder"),
+                   Opt("lora.rank", bad_int(0), edge="0"), Opt("lora.alpha", bad_float(0, lo_open=True)),
+                   Opt("loss.weights.colors", bad_float(0), edge="0"),
+                   Opt("loss.weights.quats", these("0"), named="loss.weights",
+                       context=("loss.weights.colors=0", "loss.weights.scales=0", "loss.weights.opacities=0",
+                                "loss.weights.distance=0")),  # every weight 0: nothing to fit
+                   ),
+          tripwires=(("lalrm.stitching.fit", "fit_stitched"),),
+          outputs=("fit/model/config.json", "fit/log.jsonl")),
+    Entry("lalrm.stitching pretrain", _stitching("pretrain"), style="hydra", examples=0.25,
+          argv=("model=tiny", "stage=lowres", "data=synthetic", "trainer=smoke",
+                "data.sources.synthetic.root={in}/eval_data", "trainer.output_dir={out}/rgb", "loss.perceptual=0",
+                "stage.init_from=null"),
+          options=(*_TRAINER, *_OPTIM,
+                   Opt("stage.height", these("30", "0", "-8"), named="stage.height"),
+                   Opt("stage.num_seen", bad_int(1), edge="1"), Opt("stage.num_unseen", bad_int(0), edge="0"),
+                   Opt("loss.mse", bad_float(0)), Opt("loss.opacity", bad_float(0), edge="0"),
+                   Opt("loss.background", bad_float(0, 1), edge="0"),
+                   Opt("data.latents", these("cache", "CACHE", "x"), named="data.latents"),  # frames: vae only
+                   Opt("data.generated.root", these("{in}/eval_data"), named="data.generated.root"),
+                   Opt("data.sources.synthetic.root", missing()),
+                   Opt("stage.init_from", either(missing(), these("{in}/eval_data")), named="stage.init_from"),
+                   Opt("model.width", these("63", "30"), named="model"),
+                   Opt("stage", bad_choice("lowres", "highres"))),
+          tripwires=(("lalrm.stitching.pretrain", "pretrain"),),
+          outputs=("rgb/model/config.json", "rgb/log.jsonl")),
 ]
 
 
@@ -391,6 +465,14 @@ def inputs(tmp_path_factory) -> Path:
 
     build_tiny_family(d / "family9", num_frames=9)
     write_synth(d / "clips9", 3, num_frames=9)
+    # lalrm.stitching: a tiny RGB LRM and a decoder stitched onto it at `tokenizer`
+    from lalrm.stitching import RGBLRM, StitchedDecoder
+    from wonderland.testing import tiny_lalrm_kwargs
+
+    torch.manual_seed(0)
+    rgb = RGBLRM(**tiny_lalrm_kwargs(head_stride=4))
+    rgb.save_pretrained(d / "rgb")
+    StitchedDecoder.from_model(rgb, "rgb_lrm", "tokenizer", _STITCH).save_pretrained(d / "stitched")
     return d
 
 

@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 import torch
 
+from wonderland.checks import check_dir
 from wonderland.errors import InputError
 from wonderland.geometry import Cameras
 from wonderland.training import FitResult, Task, fit, make_accelerator
@@ -32,6 +33,8 @@ def check_pretrain(cfg: TrainConfig) -> TrainConfig:
     if cfg.data.generated.root is not None:
         raise InputError(None, "data.generated.root", "the RGB LRM trains on captured clips only; expected null",
                          value=cfg.data.generated.root)
+    for name, src in cfg.data.sources.items():  # every source is opened for its frames
+        check_dir(src.root, f"data.sources.{name}.root")
     return cfg
 
 

@@ -144,7 +144,7 @@ def search_model(model, vae, clips: Iterable[tuple[Tensor, object]], spec: Stitc
 
 
 def plot_mse(result: SearchResult, out) -> None:
-    """MSE per layer (log scale) with the relative MSE on a second axis; k* marked."""
+    """MSE per layer (log scale when every MSE is positive) with the relative MSE on a second axis; k* marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -156,7 +156,8 @@ def plot_mse(result: SearchResult, out) -> None:
     x = range(len(names))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(names) + 2), 4))
     ax.plot(x, [result.fits[n].mse for n in names], "o-", color="C0", label="MSE")
-    ax.set_yscale("log")
+    if all(result.fits[n].mse > 0 for n in names):  # an exact fit (fewer rows than unknowns) has MSE 0: linear
+        ax.set_yscale("log")
     ax.set_ylabel("stitching MSE", color="C0")
     rel = ax.twinx()
     rel.plot(x, [result.fits[n].relative_mse for n in names], "s--", color="C1", label="relative MSE")

@@ -18,6 +18,7 @@ from wonderland.cli.make_clips import main as make_clips
 from wonderland.data.generated_clips import list_clips, read_clip
 from wonderland.data.synth import make_synthetic_scene, scene_seed
 from wonderland.images import load_image
+from wonderland.metrics import psnr
 from wonderland.pipeline.make_clips import plan_jobs
 from wonderland.testing import CONFIGS, TINY_SIZE, Killed, compose, write_synth
 from wonderland.trajectories import load_trajectory, make_preset, save_re10k_txt, save_trajectory, save_transforms_json
@@ -283,8 +284,8 @@ def test_lalrm_trained_on_generated_clips_reconstructs_their_decoded_frames(demo
     TRAIN_GAIN_DB of PSNR against those clips' decoded frames over its initial model. A reader that pairs frames
     with the wrong cameras or latents, or a broken gradient path, cannot.
     Measured (2 threads on a loaded machine, 18 min with the clips): training clips 12.14 -> 20.60 dB. Held-out
-    clips (image 2) do NOT improve in this set-up: 19.05 -> 14.15 dB (4 clips, 30 steps overfit); the issue's
-    held-out bar is open."""
+    clips (image 2) do NOT improve in this set-up: 19.05 -> 14.15 dB (4 clips, 30 steps overfit from scratch); the
+    issue's held-out bar is the next test's (from the bundled LaLRM)."""
     from lalrm import LaLRM
     from lalrm.config import build_config
     from lalrm.train import train
@@ -303,3 +304,71 @@ def test_lalrm_trained_on_generated_clips_reconstructs_their_decoded_frames(demo
     after = decoded_frame_psnr(LaLRM.from_pretrained(train(cfg).model_dir), clips)
     print(f"training clips, decoded-frame PSNR: before {before:.2f}, after {after:.2f}")
     assert len(clips) == 4 and after > before + TRAIN_GAIN_DB
+
+
+# ---- generalisation: the bundled LaLRM fine-tuned on generated clips, scored on clips of other images AND paths ---
+HELD_GAIN_DB = 0.25
+# The bundled LaLRM's own recipe (configs/lalrm stage lowres, head stride 16: one Gaussian per pixel), continued on
+# the generated clips only (ratio 1) at the demo fine-tune's learning rate, supervised at 4 views of 16 x 24.
+FINE_TUNE = ["stage=lowres", f"stage.init_from={DEMO / 'lalrm'}", "model=tiny", "data=synthetic", "trainer=smoke",
+             "num_frames=49", "data.sources.synthetic.strides=[1]", "data.generated.ratio=1.0",
+             f"vae.path={DEMO / 'base' / 'vae'}", "vae.tiny=false", "loss.perceptual=0", "stage.num_seen=4",
+             "stage.num_unseen=0", "optim.lr=2e-4", "optim.min_lr=2e-5", "optim.warmup_steps=6",
+             "trainer.batch_size=2", "trainer.max_steps=30", "trainer.checkpoint_every=1000000",
+             "trainer.log_every=10", "trainer.resume=null"]
+
+
+def write_demo_clips(root, image_seed: int, images: int, path_seed: int, paths: int, per_image: int):
+    """Frame 0 of `images` wonderland-synth scenes (dataset seed `image_seed`) x the camera paths of `paths` other
+    scenes (seed `path_seed`), `per_image` clips each, by the bundled family. -> the clips folder."""
+    for i in range(images):
+        frames, _ = make_synthetic_scene(scene_seed(image_seed, i), 49, *TINY_SIZE)
+        (root / "images").mkdir(parents=True, exist_ok=True)
+        Image.fromarray((frames[0].permute(1, 2, 0) * 255).round().byte().numpy()).save(root / "images" / f"{i}.png")
+    for i in range(paths):
+        save_trajectory(root / "paths" / f"{i}.json", make_synthetic_scene(scene_seed(path_seed, i), 49, *TINY_SIZE)[1])
+    assert make_clips(["--images", str(root / "images"), "--trajectories", str(root / "paths"), "--out",
+                       str(root / "out"), "--clips-per-image", str(per_image), "--quiet"]) == 0
+    return root / "out"
+
+
+def mean_colour_psnr(clips) -> float:
+    """The per-clip oracle constant: each held-out view predicted by its clip's mean colour (a fair floor)."""
+    scores = []
+    for folder in clips:
+        target = torch.nn.functional.interpolate(read_clip(folder, frames=EVAL_VIEWS).frames, size=SUP, mode="area")
+        scores.append(psnr(target.mean((0, 2, 3), keepdim=True).expand_as(target), target).mean().item())
+    return sum(scores) / len(scores)
+
+
+@pytest.mark.slow
+def test_bundled_lalrm_fine_tuned_on_generated_clips_reconstructs_held_out_clips_better(tmp_path):
+    """The issue's held-out bar. Initialisation = the bundled family's LaLRM (trained on captured synthetic frames,
+    never on generated clips). `lalrm.train` continues it 30 steps on 8 clips the bundled family generated from 2
+    images x 8 camera paths; it is scored on 4 clips of 4 OTHER images along 4 OTHER paths (disjoint scene seeds),
+    against their decoded frames, and must gain HELD_GAIN_DB over its initialisation.
+    Why not from scratch: with a handful of clips a randomly initialised LaLRM overfits (held-out 19.05 -> 14.15 dB,
+    issue-22 notes); the family's LaLRM already decodes latents into sensible Gaussians, and the bar measures that
+    training on generated clips moves it toward what generated clips look like, beyond the clips it saw.
+    Measured (1 thread on a loaded machine: clips 12.6 s each, a step 16.7 s, ~12 min in all): held-out 26.57 ->
+    27.00 dB (+0.44), the held-out clips' per-clip mean colour 24.27 dB; training clips 22.11 -> 23.57 dB. The gain
+    is small and depends on the learning rate: at 6e-4 the same run gives 26.57 -> 26.69 (+0.12, below the bar;
+    training clips -> 23.91): more steps on so few clips fit them and stop helping the others."""
+    from lalrm import LaLRM
+    from lalrm.train import train
+
+    train_dir = write_demo_clips(tmp_path / "train", 7, 2, 17, 8, 4)
+    held = list_clips(write_demo_clips(tmp_path / "held", 27, 4, 37, 4, 1))
+    captured = write_synth(tmp_path / "synth", 1)  # required by data=synthetic, never drawn at ratio 1
+    cfg = compose(CONFIGS / "lalrm", [*FINE_TUNE, f"data.sources.synthetic.root={captured}",
+                                      f"data.generated.root={train_dir}", f"trainer.output_dir={tmp_path}/run"])
+    with torch.no_grad():
+        before = decoded_frame_psnr(LaLRM.from_pretrained(DEMO / "lalrm"), held)
+        floor = mean_colour_psnr(held)
+    result = train(cfg)
+    with torch.no_grad():
+        after = decoded_frame_psnr(LaLRM.from_pretrained(result.model_dir), held)
+    print(f"held-out clips, decoded-frame PSNR: bundled LaLRM {before:.2f}, fine-tuned {after:.2f}, "
+          f"mean colour {floor:.2f}")
+    assert len(list_clips(train_dir)) == 8 and len(held) == 4
+    assert after > before + HELD_GAIN_DB
