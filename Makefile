@@ -34,6 +34,7 @@ demo-models: install
 		--decoder-steps 0 --lalrm-frames 49 --lalrm-full-res --lalrm-steps 100 --lalrm-lr 2e-4
 	$(PY) scripts/finetune_demo_models.py --family models/wonderland-demo --out models/wonderland-demo \
 		--decoder-steps 0 --lalrm-frames 49 --lalrm-full-res --lalrm-steps 300 --lalrm-lr 2e-4 --lalrm-color-tv 0.1
+	$(PY) scripts/train_demo_pose_stream.py --family models/wonderland-demo
 
 test: install
 	$(PY) -m ruff check .

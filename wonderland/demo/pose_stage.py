@@ -56,3 +56,36 @@ def train_pose_stream(family: Path, work: Path, scenes: int = 64, steps: int = 4
                "last_pose_loss": mean("pose", rows[-n:]), "first_video_loss": mean("video", rows[:n]),
                "last_video_loss": mean("video", rows[-n:]), "seconds": time.perf_counter() - t0}
     return result.model_dir / "pose_stream", summary
+
+
+def main(argv=None) -> int:
+    """Step 5 of `make demo-models`: train, add to the family, measure (`pose_eval`), write the card's PNG."""
+    import json
+    import shutil
+    from argparse import ArgumentParser
+
+    import torch
+
+    from ..checks import positive_int
+    from ..io import write_json
+    from ..pipeline.pose import attach_pose_stream
+    from .pose_eval import evaluate_pose_stream
+
+    p = ArgumentParser(prog="train_demo_pose_stream.py", description=__doc__)
+    p.add_argument("--family", type=Path, default=Path("models/wonderland-demo"))
+    p.add_argument("--work", type=Path, default=Path("outputs/demo_pose_stream"))
+    p.add_argument("--scenes", type=positive_int, default=64, help="training scenes (the recipe's, TRAIN_SEED)")
+    p.add_argument("--steps", type=positive_int, default=500)
+    p.add_argument("--eval-scenes", type=positive_int, default=6, help="held-out test images for the card's numbers")
+    p.add_argument("--threads", type=positive_int, default=2)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.set_num_threads(args.threads)
+    component, summary = train_pose_stream(args.family, args.work, args.scenes, args.steps)
+    folder = attach_pose_stream(args.family, component)
+    summary["evaluation"] = evaluate_pose_stream(args.family, args.work, args.eval_scenes, args.scenes,
+                                                 plot=args.family / "frames" / "pose_paths.png")
+    write_json(folder / "training.json", summary)
+    shutil.rmtree(args.work / "pose" / "checkpoints", ignore_errors=True)
+    print(json.dumps(summary, indent=1))
+    return 0
