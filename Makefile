@@ -37,6 +37,8 @@ demo-models: install
 	# VIST3A alignment of the camera model to the LaLRM (configs/align/size/demo.yaml), attached as a component
 	$(PY) -m wonderland.align size=demo model.family=models/wonderland-demo trainer.resume=auto
 	$(PY) -c "from wonderland.align import attach_alignment; attach_alignment('models/wonderland-demo', 'outputs/align_demo/model')"
+	# VideoRFSplat pose stream (--trajectory auto), the video model frozen
+	$(PY) scripts/train_demo_pose_stream.py --family models/wonderland-demo
 
 test: install
 	$(PY) -m ruff check .

@@ -13,6 +13,11 @@ scheduler, a step cache, compiled blocks): `camera_video.speed`. Returns scaled 
 the LaLRM's input -- with the normalised cameras they follow and the `PoseNormalization` that maps them
 back to the user's units.
 
+With a pose stream (VideoRFSplat, `camera_video.pose_sampling`): `pose="async"|"sync"` and no cameras generates
+the path with the video (pose-free; the cameras come back fitted from the final ray maps, with the residuals),
+`pose="conditioned"` runs the stream on the user's cameras (t_R = 0). `pose=None` (default) never runs it: with
+user cameras the sampler is today's exactly.
+
 Memory (the 5B base in bf16 at 49 x 480 x 720): `enable_model_cpu_offload()` (diffusers) keeps one
 component on the GPU at a time; `enable_vae_tiling()` / `enable_vae_slicing()` bound the decoder's
 peak. Peak memory of the whole product per offload option: `scripts/gpu_check.py` (run on a GPU; README).
@@ -46,6 +51,8 @@ class CameraVideoPipelineOutput(BaseOutput):
     cameras: Cameras  # (B, F) normalised: frame 0 = identity, farthest centre at distance 1
     normalization: PoseNormalization  # maps the normalised cameras back to the input's units
     stats: dict | None = None  # transformer_calls, reused_steps (first-block cache), guidance scales per step
+    pose_rays: Tensor | None = None  # (B, T, 6, h, w) final ray maps of the pose stream (pose= given), else None
+    pose_residual: Tensor | None = None  # (B, T) ray-fit RMS residual of each latent frame (generated paths)
 
 
 class CameraVideoPipeline(DiffusionPipeline):
@@ -101,13 +108,19 @@ class CameraVideoPipeline(DiffusionPipeline):
                              f"prompt_embeds {tuple(prompt_embeds.shape)}")
         return torch.cat([negative_prompt_embeds, prompt_embeds])
 
-    def _fit_inputs(self, image: Tensor, cameras: Cameras) -> tuple[Tensor, Cameras]:
-        """Image (B, 3, h, w) / (3, h, w) in [0, 1] and cameras (F,) / (B, F) of that image size -> model size."""
+    def _fit_inputs(self, image: Tensor, cameras: Cameras | None) -> tuple[Tensor, Cameras | None]:
+        """Image (B, 3, h, w) / (3, h, w) in [0, 1] and cameras (F,) / (B, F) of that image size (or None: a
+        generated path) -> model size."""
         from wonderland.images import fit_image
 
         image = image[None] if image.ndim == 3 else image
         if image.ndim != 4 or image.shape[1] != 3:
             raise InputError(None, "image", f"expected (B, 3, H, W) in [0, 1], got {tuple(image.shape)}")
+        if cameras is None:
+            height, width = self.video_size
+            if (image.shape[-2], image.shape[-1]) != (height, width):
+                image = torch.stack([fit_image(im, height, width).image for im in image])
+            return image, None
         if (cameras.height, cameras.width) != tuple(image.shape[-2:]):
             raise InputError(None, "cameras", f"describe {cameras.height}x{cameras.width} images but the image is "
                              f"{image.shape[-2]}x{image.shape[-1]}")
@@ -126,19 +139,23 @@ class CameraVideoPipeline(DiffusionPipeline):
 
     # ---- sampling -----------------------------------------------------------------------------
     @torch.no_grad()
-    def __call__(self, image: Tensor, cameras: Cameras, prompt: str | list[str] | None = None,
+    def __call__(self, image: Tensor, cameras: Cameras | None, prompt: str | list[str] | None = None,
                  negative_prompt: str | list[str] | None = None, prompt_embeds: Tensor | None = None,
                  negative_prompt_embeds: Tensor | None = None, num_inference_steps: int = 50,
                  guidance_scale: float = 6.0, use_dynamic_cfg: bool = False,
                  generator: torch.Generator | None = None, seed: int | None = None, output_type: str = "pt",
-                 return_dict: bool = True, camera_guidance: float = 1.0):
-        """image (B, 3, H, W) in [0, 1]; cameras (F,) or (B, F) of that image size; -> `CameraVideoPipelineOutput`.
+                 return_dict: bool = True, camera_guidance: float = 1.0, pose: str | None = None,
+                 pose_delta: float = 0.2, pose_guidance: float = 1.0):
+        """image (B, 3, H, W) in [0, 1]; cameras (F,) or (B, F) of that image size (None with pose="async"/"sync":
+        the path is generated); -> `CameraVideoPipelineOutput`.
 
-        `camera_guidance` s: see `camera_guided` (1 = no camera guidance, today's sampler exactly)."""
+        `camera_guidance` s: see `camera_guided` (1 = no camera guidance, today's sampler exactly). `pose`, `pose_delta`
+        (t_R = max(t_I - delta, 0)) and `pose_guidance`: `camera_video.pose_sampling`."""
         # 1. Inputs: check everything before any heavy work
         if output_type not in ("pt", "latent"):
             raise InputError(None, "output_type", f"expected 'pt' or 'latent', got {output_type!r}")
         camera_guidance = check_camera_guidance(camera_guidance, self.transformer)
+        generated = check_pose_inputs(pose, cameras, pose_delta, pose_guidance, camera_guidance, self.transformer)
         image, cameras = self._fit_inputs(image, cameras)
         batch, device, cfg = image.shape[0], self._execution_device, guidance_scale > 1.0
         if generator is None and seed is not None:
@@ -148,21 +165,35 @@ class CameraVideoPipeline(DiffusionPipeline):
         text = text.to(device, dtype)
 
         # 2. Cameras -> normalised -> Plücker (B, F, 6, H, W), the same in both guidance halves
-        cams, norm = normalize_cameras(cameras)
         height, width = self.video_size
-        plucker = plucker_embedding(cams.c2w, cams.K, height, width).to(device, dtype)
+        if not generated:
+            cams, norm = normalize_cameras(cameras)
+            plucker = plucker_embedding(cams.c2w, cams.K, height, width).to(device, dtype)
 
         # 3. Timesteps
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         timesteps = self.scheduler.timesteps
 
         # 4. Latents (B, T, 16, h, w) and the image condition: frame-0 latent, zero-padded to T frames
-        _, t, h, w = latent_shape(cams.shape[-1], height, width)
+        num_frames = self.transformer.config.sample_frames
+        _, t, h, w = latent_shape(num_frames, height, width)
         image_latents = encode_video(self.vae, image[:, None].to(device), sample=True, generator=generator)
         image_latents = image_latents.permute(0, 2, 1, 3, 4).to(dtype)  # (B, 1, 16, h, w)
         image_latents = torch.cat([image_latents, image_latents.new_zeros(batch, t - 1, LATENT_CHANNELS, h, w)], 1)
         latents = randn_tensor((batch, t, LATENT_CHANNELS, h, w), generator=generator, device=device, dtype=dtype)
         latents = latents * self.scheduler.init_noise_sigma
+
+        # 4b. Pose stream: the ray maps and the two time grids (pose_schedule.pose_grid)
+        rays = t_pose = None
+        if pose is not None:
+            from .pose_loss import pose_targets
+            from .pose_sampling import pose_noise
+            from .pose_schedule import pose_grid, scheduler_times
+
+            _, t_pose = pose_grid(scheduler_times(timesteps, self.scheduler.config.num_train_timesteps), pose_delta,
+                                  pose)
+            rays = pose_noise(batch, t, h, w, generator, device) if generated else \
+                pose_targets(cams.c2w.float(), cams.K.float(), height, width, t).to(device)
 
         # 5. RoPE and ofs as the base pipeline prepares them
         rope = rotary_embedding(self.transformer.config, t, h, w, device)
@@ -170,10 +201,13 @@ class CameraVideoPipeline(DiffusionPipeline):
         double = (lambda x: torch.cat([x, x])) if cfg else (lambda x: x)
         image_input = double(image_latents)
         # The camera encoders' output depends on the trajectory only: once per run, shared by both CFG halves.
-        camera = tuple(None if x is None else double(x) for x in self.transformer.camera_tokens(plucker))
+        camera = None if generated else \
+            tuple(None if x is None else double(x) for x in self.transformer.camera_tokens(plucker))
         # Camera guidance's extra prediction: the same model without the camera (= the base model), on the
-        # text-unconditional half under text guidance, else on the conditional text.
-        no_camera_text = text[:batch] if camera_guidance != 1.0 else None
+        # text-unconditional half under text guidance, else on the conditional text. For a generated path the
+        # same slot holds the pose guidance's unconditional: the video model without the pose stream.
+        guide = pose_guidance if generated else camera_guidance
+        no_camera_text = text[:batch] if guide != 1.0 else None
 
         # 6. Denoising loop (the base pipeline's, with the camera)
         from diffusers import CogVideoXDPMScheduler
@@ -184,16 +218,24 @@ class CameraVideoPipeline(DiffusionPipeline):
         step_kwargs = {"generator": generator} if "generator" in inspect.signature(self.scheduler.step).parameters \
             else {}
         stats = {"transformer_calls": 0, "reused_steps": 0, "guidance_scales": []}
+        if pose is not None:
+            stats["pose_times"] = []  # t_R fed to the pose stream at each step
         old_pred_original_sample = None
         with self.progress_bar(total=len(timesteps)) as progress:
             for i, step in enumerate(timesteps):
                 self._current_timestep = step
                 model_input = self.scheduler.scale_model_input(double(latents), step)
                 model_input = torch.cat([model_input, image_input], dim=2)  # (B', T, 32, h, w)
+                pose_kwargs = {}
+                if pose is not None:
+                    stats["pose_times"].append(float(t_pose[i]))
+                    pose_kwargs = {"pose_rays": double(rays).to(dtype),
+                                   "pose_time": t_pose[i].to(device, dtype).expand(model_input.shape[0])}
                 with self.transformer.cache_context("cond_uncond") if caching else contextlib.nullcontext():
-                    pred = self.transformer(model_input, text, step.expand(model_input.shape[0]),
-                                            camera_tokens=camera, ofs=ofs, image_rotary_emb=rope,
-                                            return_dict=False)[0].float()
+                    out = self.transformer(model_input, text, step.expand(model_input.shape[0]),
+                                           camera_tokens=camera, ofs=ofs, image_rotary_emb=rope,
+                                           return_dict=False, **pose_kwargs)
+                    pred = out[0].float()
                     stats["reused_steps"] += int(caching and self.transformer._reuses_step())
                 stats["transformer_calls"] += 1
                 base_pred = None
@@ -208,7 +250,11 @@ class CameraVideoPipeline(DiffusionPipeline):
                     scale = dynamic_guidance(guidance_scale, step, num_inference_steps) if use_dynamic_cfg \
                         else guidance_scale
                     stats["guidance_scales"].append(scale)
-                pred = camera_guided(pred, base_pred, scale if cfg else None, camera_guidance)
+                pred = camera_guided(pred, base_pred, scale if cfg else None, guide)
+                if pose is not None:  # the conditional text half's velocity (pose_sampling: why)
+                    from .pose_sampling import euler_step
+
+                    rays = euler_step(rays, out[1][-batch:], float(t_pose[i]), float(t_pose[i + 1]))
                 if isinstance(self.scheduler, CogVideoXDPMScheduler):
                     latents, old_pred_original_sample = self.scheduler.step(
                         pred, old_pred_original_sample, step, timesteps[i - 1] if i > 0 else None, latents,
@@ -223,7 +269,14 @@ class CameraVideoPipeline(DiffusionPipeline):
         latents = latents.permute(0, 2, 1, 3, 4)
         frames = decode_latents(self.vae, latents) if output_type == "pt" else None
         self.maybe_free_model_hooks()
-        out = CameraVideoPipelineOutput(frames=frames, latents=latents, cameras=cams, normalization=norm, stats=stats)
+        residual = None
+        if generated:  # 8. The path: cameras fitted to the final ray maps
+            from .pose_sampling import rays_to_cameras
+
+            cams, residual = rays_to_cameras(rays.cpu(), height, width, num_frames)
+            norm = normalize_cameras(cams)[1]  # identity: the fitted path is already normalised
+        out = CameraVideoPipelineOutput(frames=frames, latents=latents, cameras=cams, normalization=norm, stats=stats,
+                                        pose_rays=rays, pose_residual=residual)
         return out if return_dict else (frames, latents, cams, norm)
 
 
@@ -236,6 +289,46 @@ def check_camera_guidance(camera_guidance: float, transformer) -> float:
         raise InputError(None, "camera_guidance", "needs the model without its camera, which a fused camera-LoRA "
                          "removes: do not fuse the LoRA (--fuse-lora) or use camera guidance 1", value=camera_guidance)
     return s
+
+
+def check_pose_inputs(pose: str | None, cameras: Cameras | None, delta: float, pose_guidance: float,
+                      camera_guidance: float, transformer) -> bool:
+    """Check the pose-stream options together -> whether the path is generated (pose "async"/"sync")."""
+    from .pose_schedule import MODES
+
+    if pose is None:
+        if cameras is None:
+            raise InputError(None, "cameras", "missing: give a trajectory, or pose='async'|'sync' to generate one")
+        if pose_guidance != 1.0:
+            raise InputError(None, "pose_guidance", "applies to a generated path (pose='async'|'sync')",
+                             value=pose_guidance)
+        return False
+    if pose not in MODES:
+        raise InputError(None, "pose", f"expected one of {', '.join(MODES)}", value=pose)
+    if getattr(transformer, "pose_stream", None) is None:
+        raise InputError(None, "pose", "this model has no pose stream (attach or load one: pose_stream component)",
+                         value=pose)
+    if not (math.isfinite(float(delta)) and 0 <= delta <= 1):
+        raise InputError(None, "pose_delta", "expected a number in [0, 1]", value=delta)
+    s = float(pose_guidance)
+    if not math.isfinite(s) or s < 0:
+        raise InputError(None, "pose_guidance", "expected a finite number >= 0", value=pose_guidance)
+    generated = pose != "conditioned"
+    if generated and cameras is not None:
+        raise InputError(None, "cameras", f"pose={pose!r} generates the path: give no cameras (or "
+                         "pose='conditioned' to run the pose stream on them)")
+    if not generated:
+        if cameras is None:
+            raise InputError(None, "cameras", "missing: pose='conditioned' runs on the user's cameras")
+        if s != 1.0:
+            raise InputError(None, "pose_guidance", "applies to a generated path (pose='async'|'sync')", value=s)
+    elif camera_guidance != 1.0:
+        raise InputError(None, "camera_guidance", "a generated path has no camera input to guide",
+                         value=camera_guidance)
+    elif getattr(transformer, "lora_fused", False):
+        raise InputError(None, "pose", "pose-free generation needs the model without its camera, which a fused "
+                         "camera-LoRA removes: do not fuse the LoRA", value=pose)
+    return generated
 
 
 def camera_guided(pred: Tensor, base: Tensor | None, text_scale: float | None, camera_scale: float) -> Tensor:

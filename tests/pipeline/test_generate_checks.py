@@ -77,10 +77,11 @@ def test_image_upscaled_2x_gives_no_warning(tmp_path, no_model):
         generate([str(tmp_path / "half.png"), "--preset", "orbit", "--out", str(tmp_path / "out")])
 
 
-def test_trajectory_auto_is_refused_by_a_family_without_a_pose_stream(photo, tmp_path, capsys, no_model):
+def test_trajectory_auto_is_refused_by_a_family_without_a_pose_stream(photo, tmp_path, capsys, no_model,
+                                                                      tiny_family):
     out = tmp_path / "out"
-    assert run([str(photo), "--trajectory", "auto", "--out", str(out)], capsys) == (2, [
-        "wonderland-generate: error: --trajectory auto: the model family 'wonderland-demo' has no pose stream to "
+    assert run([str(photo), "--trajectory", "auto", "--model", str(tiny_family), "--out", str(out)], capsys) == (2, [
+        "wonderland-generate: error: --trajectory auto: the model family 'tiny-test' has no pose stream to "
         "propose a camera path; give --trajectory FILE or --preset NAME"])
     assert not out.exists()
     code, err = run([str(photo), "--trajectory", str(tmp_path / "auto.json"), "--out", str(out)], capsys)

@@ -45,10 +45,22 @@ AUTO = "auto"
 
 
 def check_auto(args: argparse.Namespace, manifest) -> None:
-    """--trajectory auto needs a pose stream (VideoRFSplat), which no model family has yet."""
-    if args.trajectory == AUTO:
+    """--trajectory auto needs a family with a pose stream (VideoRFSplat: manifest key "pose_stream"); --pose-schedule
+    goes with it only. A generated path is one clip: --frames N (the preset option) must be the model's frame count."""
+    if args.trajectory != AUTO:
+        if args.pose_schedule != "async":
+            raise InputError(None, "--pose-schedule", "goes with --trajectory auto", value=args.pose_schedule)
+        return
+    if manifest.pose_stream is None:
         raise InputError(None, "--trajectory", f"the model family '{manifest.name}' has no pose stream to propose "
                          "a camera path; give --trajectory FILE or --preset NAME", value=AUTO)
+    if args.frames is not None and args.frames != manifest.num_frames:
+        raise InputError(None, "--frames", f"the model family '{manifest.name}' generates paths of "
+                         f"{manifest.num_frames} frames (one clip)", value=args.frames)
+    if args.poses != "trajectory":
+        raise InputError(None, "--poses", "--trajectory auto reconstructs with the generated path", value=args.poses)
+    if args.list is not None:
+        raise InputError(None, "--list", "--trajectory auto takes images on the command line")
 
 
 def build_parser() -> ArgumentParser:
@@ -58,10 +70,13 @@ def build_parser() -> ArgumentParser:
     src.add_argument("--trajectory", type=trajectory_source,
                      help="trajectory file (project JSON, RE10K .txt, transforms.json), or 'auto': the model proposes "
                      "the path (needs a family with a pose stream)")
+    src.add_argument("--pose-schedule", choices=("async", "sync"), default="async",
+                     help="with --trajectory auto: the pose stream's schedule, t_R = max(t_I - 0.2, 0) or t_R = t_I")
     src.add_argument("--preset", choices=sorted(PRESETS), metavar="NAME",
                      help="named preset (orbit, spiral, dolly_in, ...) with the preset options below")
     p.add_argument("--list", type=existing_file, help="text file of 'image [trajectory]' lines, processed in one run")
     add_preset_arguments(p)
+    p.set_defaults(frames=None)  # given or not: --trajectory auto checks it (a preset's default stays 49: main)
     p.add_argument("--prompt", default=None, help="text prompt (default: the model family's)")
     p.add_argument("--model", default=None, help="model directory with wonderland.json, or a Hugging Face "
                    "repo id owner/name (default: the bundled demo family)")
@@ -192,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         model_dir = resolve_model_dir(args.model) if args.model else default_model_dir()
         manifest = read_manifest(model_dir)
         check_auto(args, manifest)
+        args.frames = 49 if args.frames is None else args.frames  # the preset option's default
         device, dtype = resolve_device_dtype(args.device, args.dtype)
         render_cams = load_trajectory(args.render_trajectory) if args.render_trajectory else None
         sampling = SamplingOptions(args.scheduler, args.cache, args.cache_threshold, args.compile, args.dynamic_cfg,
@@ -205,9 +221,12 @@ def main(argv: list[str] | None = None) -> int:
             image = load_image(job.image)
             warn_if_upscaled(job.image, image, manifest.height, manifest.width)
             # A trajectory without its own image size (RealEstate10K .txt) is read at the image's when they agree.
-            traj = preset if job.trajectory is None else load_trajectory(job.trajectory,
-                                                                           image_size=tuple(image.shape[-2:]))
-            if len(traj) > manifest.num_frames:
+            if job.trajectory == AUTO:
+                traj = AUTO
+            else:
+                traj = preset if job.trajectory is None else load_trajectory(job.trajectory,
+                                                                               image_size=tuple(image.shape[-2:]))
+            if not isinstance(traj, str) and len(traj) > manifest.num_frames:
                 check_long_job(args, manifest, image, traj, job)
             check_writable(job.out)
             ready.append((job, image, traj))
@@ -229,7 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             pipe.stats = {k: v for k, v in pipe.stats.items() if k == "load"}
             extra = None
-            if len(traj) > manifest.num_frames:
+            if isinstance(traj, str):  # AUTO
+                result = pipe.generate_auto(image, prompt=args.prompt, seed=args.seed, num_inference_steps=args.steps,
+                                            guidance_scale=args.guidance, pose=args.pose_schedule)
+            elif len(traj) > manifest.num_frames:
                 result = pipe.generate_long(image, traj, prompt=args.prompt, seed=args.seed,
                                             num_inference_steps=args.steps, guidance_scale=args.guidance,
                                             overlap=args.chunk_overlap, merge=args.merge, out_dir=job.out,

@@ -5,6 +5,7 @@
     <dir>/camera/                             camera parts (CameraControlModel) + camera-LoRA only
     <dir>/lalrm/                              LaLRM (save_pretrained, safetensors)
     <dir>/prompt_embeds.safetensors           optional, for families without a T5 text encoder
+    <dir>/pose_stream/                        optional: the pose stream (`PoseStream.save_pretrained`)
 
 Used by the demo-model recipe and by tests that build a tiny family in code, so the real loading
 path (`from_pretrained` on local directories) is what runs.
@@ -23,9 +24,10 @@ from .manifest import FORMAT, MANIFEST
 def save_family(out: str | Path, stock_transformer, camera_model, vae, scheduler, lalrm, height: int, width: int,
                 num_frames: int = 49, name: str = "wonderland", prompt_embeds: torch.Tensor | None = None,
                 negative_prompt_embeds: torch.Tensor | None = None, defaults: dict | None = None,
-                fps: float = 8.0) -> Path:
+                fps: float = 8.0, pose_stream=None) -> Path:
     """stock_transformer: the frozen base (a diffusers `CogVideoXTransformer3DModel` without LoRA);
-    camera_model: the `CameraVideoTransformer` whose camera parts are saved."""
+    camera_model: the `CameraVideoTransformer` whose camera parts are saved; pose_stream: a `PoseStream` to ship
+    (default: the camera model's attached one, if any)."""
     from safetensors.torch import save_file
 
     out = Path(out)
@@ -44,5 +46,9 @@ def save_family(out: str | Path, stock_transformer, camera_model, vae, scheduler
         with atomic_path(out / "prompt_embeds.safetensors") as tmp:
             save_file(tensors, str(tmp))
         manifest["prompt_embeds"] = "prompt_embeds.safetensors"
+    pose_stream = pose_stream if pose_stream is not None else getattr(camera_model, "pose_stream", None)
+    if pose_stream is not None:
+        pose_stream.save_pretrained(out / "pose_stream")
+        manifest["pose_stream"] = "pose_stream"
     write_json(out / MANIFEST, manifest)
     return out

@@ -8,6 +8,8 @@
      "prompt_embeds": null,                # optional safetensors {"prompt_embeds", "negative_prompt_embeds"}
                                            #   for families without a T5 text encoder
      "alignment": null,                    # optional: a VIST3A alignment-LoRA (wonderland.align), used when present
+     "pose_stream": null,                  # optional: a VideoRFSplat pose stream (PoseStream.save_pretrained),
+                                           #   what `--trajectory auto` samples with (wonderland.pipeline.pose)
      "height": 480, "width": 720, "num_frames": 49, "fps": 8,
      "defaults": {"num_inference_steps": 50, "guidance_scale": 6.0, "prompt": ""}}
 
@@ -43,6 +45,7 @@ class Manifest:
     fps: float = 8.0
     defaults: dict = field(default_factory=dict)
     alignment: Path | None = None  # the alignment component (wonderland/align/lora.py), if the family has one
+    pose_stream: Path | None = None  # the pose stream (camera_video/models/pose_stream.py), if the family has one
 
     @property
     def has_text_encoder(self) -> bool:
@@ -93,6 +96,9 @@ def read_manifest(model_dir: str | Path) -> Manifest:
     alignment = resolve("alignment") if data.get("alignment") else None
     if alignment is not None:
         _need(alignment, path, "alignment", "config.json", "align_lora.safetensors")
+    pose_stream = resolve("pose_stream") if data.get("pose_stream") else None
+    if pose_stream is not None:
+        _need(pose_stream, path, "pose_stream", "config.json", "*.safetensors")
     try:
         latent_shape(int(data["num_frames"]), int(data["height"]), int(data["width"]))
     except ValueError as e:
@@ -100,4 +106,5 @@ def read_manifest(model_dir: str | Path) -> Manifest:
     return Manifest(root=root, name=str(data.get("name", root.name)), base=base, camera=camera, lalrm=lalrm,
                     vae=vae, prompt_embeds=embeds, height=int(data["height"]), width=int(data["width"]),
                     num_frames=int(data["num_frames"]), fps=float(data.get("fps", 8)),
-                    defaults=dict(data.get("defaults", {})), alignment=alignment)
+                    defaults=dict(data.get("defaults", {})), alignment=alignment,
+                    pose_stream=pose_stream)

@@ -54,7 +54,7 @@ class WonderlandResult:
     cameras: Cameras  # (F,) the cameras the Gaussians were reconstructed with, trajectory units
     normalization: PoseNormalization
     image: PreparedImage
-    pose_source: str  # "trajectory" or "colmap"
+    pose_source: str  # "trajectory", "colmap" or "generated" (`generate_auto`: the pose stream's path)
     stats: dict[str, StageStats] = field(default_factory=dict)
     sampler: dict = field(default_factory=dict)  # see VideoResult.sampler
 
@@ -127,6 +127,10 @@ class WonderlandPipeline:
                 from ..align.lora import apply_alignment
 
                 apply_alignment(transformer, manifest.alignment)
+            if manifest.pose_stream is not None:
+                from .pose import load_pose_stream
+
+                transformer.attach_pose_stream(load_pose_stream(manifest.pose_stream, transformer.config))
             transformer.eval().requires_grad_(False)
             sched_cfg = json.loads((manifest.base / "scheduler" / "scheduler_config.json").read_text())
             scheduler = getattr(diffusers, sched_cfg["_class_name"]).from_pretrained(manifest.base,
@@ -186,12 +190,7 @@ class WonderlandPipeline:
         m, d = self.manifest, self.manifest.defaults
         prepared = fit_image(image, m.height, m.width)
         cams = self.fit_trajectory(trajectory).to(torch.float32)
-        prompt = prompt if prompt is not None else d.get("prompt", "")
-        if self.prompt_embeds is not None and not m.has_text_encoder:
-            text = {"prompt_embeds": self.prompt_embeds["prompt_embeds"],
-                    "negative_prompt_embeds": self.prompt_embeds.get("negative_prompt_embeds")}
-        else:
-            text = {"prompt": prompt}
+        text = self._text(prompt)
         steps = num_inference_steps or d.get("num_inference_steps", 50)
         camera_guidance = resolve_camera_guidance(self.sampling, d)
         with StageTimer(self.stats, "video", self.device):
@@ -204,6 +203,53 @@ class WonderlandPipeline:
                    "camera_guidance": camera_guidance,
                    **{k: out.stats[k] for k in ("transformer_calls", "reused_steps", "guidance_scales")}}
         return VideoResult(out.frames[0].float().cpu(), out.latents[0].float(), cams, norm, prepared, sampler)
+
+    def _text(self, prompt: str | None) -> dict:
+        """The video pipeline's text arguments: the family's stored embeddings, or the prompt (default the family's)."""
+        m = self.manifest
+        if self.prompt_embeds is not None and not m.has_text_encoder:
+            return {"prompt_embeds": self.prompt_embeds["prompt_embeds"],
+                    "negative_prompt_embeds": self.prompt_embeds.get("negative_prompt_embeds")}
+        return {"prompt": prompt if prompt is not None else m.defaults.get("prompt", "")}
+
+    @property
+    def has_pose_stream(self) -> bool:
+        return getattr(self.video_pipe.transformer, "pose_stream", None) is not None
+
+    def generate_auto(self, image: Tensor, prompt: str | None = None, seed: int = 0,
+                      num_inference_steps: int | None = None, guidance_scale: float | None = None,
+                      pose: str = "async", pose_delta: float = 0.2, pose_guidance: float = 1.0) -> WonderlandResult:
+        """`--trajectory auto`: the video and its camera path generated together (pose-free joint sampling with the
+        family's pose stream, `camera_video.pose_sampling`), then reconstructed with that path. The cameras are the
+        normalised ones the stream generates (frame 0 = identity, farthest centre at 1), at the model resolution.
+        pose: "async" (default) or "sync"; the report's sampler["pose"] has the ray-fit residuals."""
+        if not self.has_pose_stream:
+            raise InputError(None, "--trajectory", f"the model family '{self.manifest.name}' has no pose stream to "
+                             "propose a camera path", value="auto")
+        if pose not in ("async", "sync"):
+            raise InputError(None, "pose", "a generated path is sampled 'async' or 'sync'", value=pose)
+        m, d = self.manifest, self.manifest.defaults
+        prepared = fit_image(image, m.height, m.width)
+        steps = num_inference_steps or d.get("num_inference_steps", 50)
+        with StageTimer(self.stats, "video", self.device):
+            out = self.video_pipe(prepared.image[None], None, **self._text(prompt), num_inference_steps=steps,
+                                  guidance_scale=guidance_scale if guidance_scale is not None
+                                  else d.get("guidance_scale", 6.0), use_dynamic_cfg=self.sampling.dynamic_cfg,
+                                  generator=torch.Generator().manual_seed(seed), pose=pose, pose_delta=pose_delta,
+                                  pose_guidance=pose_guidance)
+        cams = out.cameras[0].to(torch.float32)
+        norm = PoseNormalization(out.normalization.reference[0], out.normalization.scale[0])
+        residual = out.pose_residual[0].float()
+        sampler = {"scheduler": type(self.video_pipe.scheduler).__name__, "steps": steps,
+                   **{k: out.stats[k] for k in ("transformer_calls", "reused_steps", "guidance_scales")},
+                   "pose": {"generated": True, "mode": pose, "delta": pose_delta if pose == "async" else 0.0,
+                            "pose_guidance": pose_guidance, "ray_fit_residual_mean": float(residual.mean()),
+                            "ray_fit_residual_max": float(residual.max()),
+                            "ray_fit_residual": [round(float(r), 6) for r in residual]}}
+        latents = out.latents[0].float()
+        gaussians = self.reconstruct(latents, cams)
+        return WonderlandResult(gaussians, out.frames[0].float().cpu(), latents.cpu(), cams, norm, prepared,
+                                "generated", dict(self.stats), sampler)
 
     def reconstruct(self, latents: Tensor, cameras: Cameras) -> Gaussians:
         """latents (16, T, h, w) + cameras (F,) at (8h, 8w) in any units -> Gaussians (G,) in those units."""
