@@ -14,6 +14,7 @@ A component folder (`<family>/alignment/`, the manifest's optional "alignment" e
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -36,8 +37,10 @@ def add_align_lora(transformer, rank: int, alpha: float, targets: list[str] | tu
     base = transformer.base
     flags = {n: p.requires_grad for n, p in transformer.named_parameters()}
     names = "|".join(t.replace(".", r"\.") for t in targets)
-    base.add_adapter(LoraConfig(r=rank, lora_alpha=alpha, init_lora_weights=True,
-                                target_modules=rf"transformer_blocks\.\d+\.attn1\.({names})"), adapter_name=ADAPTER)
+    with warnings.catch_warnings():  # two adapters on one model is the design here, not the accident peft warns of
+        warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute")
+        base.add_adapter(LoraConfig(r=rank, lora_alpha=alpha, init_lora_weights=True,
+                                    target_modules=rf"transformer_blocks\.\d+\.attn1\.({names})"), adapter_name=ADAPTER)
     active = [CAMERA_ADAPTER] if transformer.camera_config.lora_rank else []
     base.set_adapter([*active, ADAPTER])
     for n, p in transformer.named_parameters():
