@@ -40,8 +40,11 @@ def test_trained_paths_match_the_training_distribution_better_than_init(tmp_path
     r = evaluate_pose_stream(MODEL, tmp_path, test_scenes=4, ref_scenes=16)
     trained, sync, init = r["trained_async"], r["trained_sync"], r["init_async"]
     print(json.dumps(r, indent=1))  # the numbers, for the record (pytest -s)
-    assert trained["w1_translation"] < 0.5 * init["w1_translation"]
-    assert trained["w1_rotation"] < 0.5 * init["w1_rotation"]
-    assert trained["residual_mean"] < 0.25 * init["residual_mean"] and trained["residual_max"] < 0.5
-    # async vs sync: both measured and reported; neither may be far worse than the other
-    assert abs(trained["consistency_psnr"] - sync["consistency_psnr"]) < 3.0
+    # measured (MODEL_CARD "Pose stream"): W1 0.0028 / 0.0036 trained vs 0.153 / 0.446 at init; residual mean
+    # 0.085 vs 1.81, max 0.29; consistency async 22.93, sync 22.98, init 18.79 dB (one s.e. ~1 dB)
+    assert trained["w1_translation"] < 0.1 * init["w1_translation"]
+    assert trained["w1_rotation"] < 0.1 * init["w1_rotation"]
+    assert trained["residual_mean"] < 0.1 * init["residual_mean"] and trained["residual_max"] < 0.5
+    assert trained["consistency_psnr"] > init["consistency_psnr"] + 2.0
+    # async is the default: at least as consistent as sync, up to half of one standard error
+    assert trained["consistency_psnr"] > sync["consistency_psnr"] - 0.5
