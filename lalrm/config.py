@@ -113,10 +113,6 @@ def check(cfg: TrainConfig) -> None:
         check_float(getattr(cfg.loss, name), f"loss.{name}", min=0.0)
     check_float(cfg.loss.background, "loss.background", min=0.0, max=1.0)
     _check_model(cfg.model)
-    if st.init_from is not None:  # a missing previous stage is found here, not after the model is built
-        from .stages import weights_file
-
-        weights_file(st.init_from)
 
 
 def _check_model(model: dict) -> None:

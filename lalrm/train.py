@@ -26,7 +26,7 @@ from .data import build_stream, collate, prepare_batch
 from .loss import build_loss
 from .model import LaLRM
 from .sizes import describe_stage, format_report
-from .stages import init_from_stage
+from .stages import init_from_stage, weights_file
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "lalrm"
 
@@ -90,6 +90,8 @@ def train(cfg: DictConfig | TrainConfig) -> FitResult | None:
     if cfg.trainer.dry_run:
         dry_run(cfg)
         return None
+    if cfg.stage.init_from is not None:  # a missing previous stage: one line before anything is built or written
+        weights_file(cfg.stage.init_from)  # (not in build_config: the highres stage's default composes anywhere)
     acc = make_accelerator(cfg.trainer)
     model = LaLRM(**cfg.model)
     if cfg.stage.init_from is not None:

@@ -22,7 +22,7 @@ from wonderland.training import FitResult, Task, fit, make_accelerator
 from ..config import TrainConfig, build_config
 from ..data import build_stream, collate
 from ..loss import build_loss
-from ..stages import init_from_stage
+from ..stages import init_from_stage, weights_file
 from .rgb_lrm import RGBLRM
 
 
@@ -35,6 +35,8 @@ def check_pretrain(cfg: TrainConfig) -> TrainConfig:
                          value=cfg.data.generated.root)
     for name, src in cfg.data.sources.items():  # every source is opened for its frames
         check_dir(src.root, f"data.sources.{name}.root")
+    if cfg.stage.init_from is not None:  # pretrain's stages default to null: a given path must hold weights
+        weights_file(cfg.stage.init_from)
     return cfg
 
 
