@@ -18,14 +18,13 @@ import torch
 from PIL import Image
 
 from camera_video.models import PoseStream, PoseStreamConfig
-from wonderland.cli.generate import main as generate
 from wonderland.errors import InputError
 from wonderland.pipeline import WonderlandPipeline
 from wonderland.pipeline.pose import attach_pose_stream
 from wonderland.trajectories import load_trajectory, make_preset
 from wonderland.trajectories.cli import main as trajectory_cli
 
-from .conftest import H, W
+from .conftest import H, W, run
 
 POSE = PoseStreamConfig(hidden=32, patch=2, heads=2, blocks=3, comm_every=1, comm_dim=16, comm_heads=2)
 
@@ -101,13 +100,6 @@ def test_generate_auto_is_the_joint_sample_reconstructed_at_its_cameras(pipes):
     assert res.sampler["pose"]["generated"] and len(res.sampler["pose"]["ray_fit_residual"]) == 13
     assert torch.allclose(res.cameras.c2w[0], torch.eye(4), atol=1e-5)  # normalised: frame 0 = identity
 
-
-def run(argv, capsys) -> tuple[int, list[str]]:
-    try:
-        code = generate(argv)
-    except SystemExit as e:
-        code = e.code
-    return code, capsys.readouterr().err.splitlines()
 
 
 def test_cli_trajectory_auto_writes_the_generated_path(families, tmp_path, capsys):

@@ -12,6 +12,8 @@ from PIL import Image
 from wonderland.cli.generate import main as generate
 from wonderland.pipeline import WonderlandPipeline
 
+from .conftest import run
+
 
 class Loaded(Exception):
     """Raised instead of loading the model: the input got past every check."""
@@ -30,13 +32,6 @@ def photo(tmp_path):
     Image.fromarray(np.full((60, 90, 3), 128, np.uint8)).save(tmp_path / "photo.png")
     return tmp_path / "photo.png"
 
-
-def run(argv, capsys) -> tuple[int, list[str]]:
-    try:
-        code = generate(argv)
-    except SystemExit as e:
-        code = e.code
-    return code, capsys.readouterr().err.splitlines()
 
 
 @pytest.mark.parametrize(("options", "line"), [
