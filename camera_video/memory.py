@@ -3,16 +3,41 @@
 Weights: frozen base in bf16/fp16 under mixed precision (fp32 otherwise), trainable weights fp32.
 Gradients fp32 and AdamW moments (2 x fp32, or 2 x 1 byte with 8-bit Adam) for trainable weights only.
 Activations: with gradient checkpointing each block keeps its (video + text) input, and one block's
-interior (about 20 token-width tensors: norms, q/k/v, attention output, 4x MLP) is live at a time.
+interior (about 20 token-width tensors: norms, q/k/v, attention output, 4x MLP) is live at a time; outside
+the blocks the patch embedding and the output head keep about 4 token-width tensors. Camera: the float32
+Plücker map (F x 6 x H x W) and, per camera encoder (control and LoRA branch), what it keeps for backward:
+its frame-grouped input (padded to 4T frames), its 8x-compressed grid at every layer, its tokens before and
+after the projection; then the fuse's [video | camera] input. At full size the camera terms are ~2 GiB.
 No ZeRO sharding is assumed: with DeepSpeed ZeRO-2/3 divide gradients/optimizer (and weights for 3)
 by the number of GPUs. Attention scores are not counted (fused SDPA does not materialise them).
 """
 
 from __future__ import annotations
 
-from wonderland.latents import NUM_FRAMES, num_latent_frames
+from wonderland.latents import NUM_FRAMES, SPATIAL_COMPRESSION, TEMPORAL_COMPRESSION, num_latent_frames
+
+from .models.camera_encoder import PLUCKER_CHANNELS
 
 ACT_TENSORS_PER_BLOCK = 20
+ACT_TENSORS_OUTSIDE_BLOCKS = 4
+
+
+def camera_activation_bytes(config, camera, micro_batch: int, act: int) -> int:
+    """What the camera path keeps for backward (module docstring); `camera` is the model's camera config."""
+    s, p = SPATIAL_COMPRESSION, config.patch_size
+    t = num_latent_frames(NUM_FRAMES)
+    h, w = config.sample_height, config.sample_width
+    pixels = h * s * w * s
+    width = config.num_attention_heads * config.attention_head_dim
+    video_tokens = t * (h // p) * (w // p)
+    channels, layers = camera.get("encoder_channels", 128), camera.get("encoder_layers", 2)
+    encoders = int(camera.get("num_control_blocks", 21) > 0) + int(camera.get("lora_rank", 256) > 0)
+    per_encoder = (t * TEMPORAL_COMPRESSION * PLUCKER_CHANNELS * pixels  # grouped input, kept by the first conv
+                   + channels * t * h * w * (1 + 2 * layers)  # the grid: compressed, then activation + conv per layer
+                   + video_tokens * (2 * channels * p * p + width)) * act  # unfolded + normed tokens, projection
+    fuse = 3 * video_tokens * width * act if camera.get("lora_rank", 256) else 0  # [video | camera] in, video out
+    plucker = NUM_FRAMES * PLUCKER_CHANNELS * pixels * 4  # float32 whatever the autocast
+    return micro_batch * (plucker + encoders * per_encoder + fuse)
 
 
 def estimate_training_memory(counts: dict[str, int], config, cfg, micro_batch: int = 1) -> dict[str, int]:
@@ -30,7 +55,9 @@ def estimate_training_memory(counts: dict[str, int], config, cfg, micro_batch: i
     per_block_io = micro_batch * tokens * width * act
     interior = per_block_io * ACT_TENSORS_PER_BLOCK
     activations = per_block_io * blocks + interior if t.gradient_checkpointing else interior * blocks
+    activations += per_block_io * ACT_TENSORS_OUTSIDE_BLOCKS
     out = {"weights": frozen * (2 if half else 4) + trainable * 4, "gradients": trainable * 4,
-           "optimizer": trainable * (2 if cfg.optim.use_8bit_adam else 8), "activations": activations}
+           "optimizer": trainable * (2 if cfg.optim.use_8bit_adam else 8), "activations": activations,
+           "camera": camera_activation_bytes(config, cfg.model.camera, micro_batch, act)}
     out["total"] = sum(out.values())
     return out

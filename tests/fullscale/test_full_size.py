@@ -88,9 +88,9 @@ def test_full_width_camera_block_forward_backward_at_17776_tokens():
     report("camera block", r)
     assert r["tokens"] == 17_776 and r["shape"] == [1, 13, 16, 60, 90]
     assert r["all_grads"]  # every camera part (encoders, control block, zero linear, fuse, LoRA) got gradient
-    # The formula leaves out the camera encoders' activations on the 49 x 6 x 480 x 720 Plücker map
-    # (~0.4 GiB per copy): the measurement may exceed it by that much, not by a block's worth.
-    assert 0.7 < r["measured_over_estimate"] < 1.6
+    # The formula counts the camera path too (Plücker map, both encoders, fuse: ~2 GiB of the ~10); allocator
+    # slack and backward's transient buffers come on top. Without the camera terms the ratio was 1.63.
+    assert 0.8 < r["measured_over_estimate"] < 1.3
 
 
 def test_reference_renderer_draws_4233600_gaussians_within_its_memory_bound():

@@ -107,6 +107,8 @@ def camera_block_full(checkpointing: bool = True) -> dict:
         for name, p in model.named_parameters():
             if p.requires_grad and ("zero_linears" in name or "lora_B" in name or ".proj." in name):
                 p.normal_(0, 0.01)
+            elif name.endswith("fuse.weight"):  # [identity | zero]: its zero half would stop the LoRA encoder's
+                p.add_(torch.randn_like(p), alpha=0.01)  # gradient (a trained fuse has none)
     c = model.config
     t = 13
     hidden = torch.randn(1, t, 32, H // 8, W // 8)
