@@ -89,7 +89,7 @@ def lalrm_full(bf16: bool = False) -> dict:
             "extra_mib": peak_mib() - before, "num_gaussians": int(g.means.shape[1]),
             "parameters": sum(p.numel() for p in model.parameters()),
             "all_grads_finite": all(x is not None and bool(torch.isfinite(x).all()) for x in grads),
-            "loss": float(loss)}
+            "loss": float(loss.detach())}
 
 
 def camera_block_full(checkpointing: bool = True) -> dict:
