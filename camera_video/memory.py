@@ -17,25 +17,26 @@ from __future__ import annotations
 from wonderland.latents import NUM_FRAMES, SPATIAL_COMPRESSION, TEMPORAL_COMPRESSION, num_latent_frames
 
 from .models.camera_encoder import PLUCKER_CHANNELS
+from .models.config import CameraControlConfig
 
 ACT_TENSORS_PER_BLOCK = 20
 ACT_TENSORS_OUTSIDE_BLOCKS = 4
 
 
-def camera_activation_bytes(config, camera, micro_batch: int, act: int) -> int:
-    """What the camera path keeps for backward (module docstring); `camera` is the model's camera config."""
+def camera_activation_bytes(config, camera: CameraControlConfig, micro_batch: int, act: int) -> int:
+    """What the camera path keeps for backward (module docstring)."""
     s, p = SPATIAL_COMPRESSION, config.patch_size
     t = num_latent_frames(NUM_FRAMES)
     h, w = config.sample_height, config.sample_width
     pixels = h * s * w * s
     width = config.num_attention_heads * config.attention_head_dim
     video_tokens = t * (h // p) * (w // p)
-    channels, layers = camera.get("encoder_channels", 128), camera.get("encoder_layers", 2)
-    encoders = int(camera.get("num_control_blocks", 21) > 0) + int(camera.get("lora_rank", 256) > 0)
+    channels, layers = camera.encoder_channels, camera.encoder_layers
+    encoders = int(camera.num_control_blocks > 0) + int(camera.lora_rank > 0)
     per_encoder = (t * TEMPORAL_COMPRESSION * PLUCKER_CHANNELS * pixels  # grouped input, kept by the first conv
                    + channels * t * h * w * (1 + 2 * layers)  # the grid: compressed, then activation + conv per layer
                    + video_tokens * (2 * channels * p * p + width)) * act  # unfolded + normed tokens, projection
-    fuse = 3 * video_tokens * width * act if camera.get("lora_rank", 256) else 0  # [video | camera] in, video out
+    fuse = 3 * video_tokens * width * act if camera.lora_rank else 0  # [video | camera] in, video out
     plucker = NUM_FRAMES * PLUCKER_CHANNELS * pixels * 4  # float32 whatever the autocast
     return micro_batch * (plucker + encoders * per_encoder + fuse)
 
@@ -51,13 +52,14 @@ def estimate_training_memory(counts: dict[str, int], config, cfg, micro_batch: i
     tokens = num_latent_frames(NUM_FRAMES) * (config.sample_height // p) * (config.sample_width // p) \
         + config.max_text_seq_length
     act = 2 if half else 4
-    blocks = config.num_layers + cfg.model.camera.get("num_control_blocks", 21)
+    camera = CameraControlConfig(**cfg.model.camera)
+    blocks = config.num_layers + camera.num_control_blocks
     per_block_io = micro_batch * tokens * width * act
     interior = per_block_io * ACT_TENSORS_PER_BLOCK
     activations = per_block_io * blocks + interior if t.gradient_checkpointing else interior * blocks
     activations += per_block_io * ACT_TENSORS_OUTSIDE_BLOCKS
     out = {"weights": frozen * (2 if half else 4) + trainable * 4, "gradients": trainable * 4,
            "optimizer": trainable * (2 if cfg.optim.use_8bit_adam else 8), "activations": activations,
-           "camera": camera_activation_bytes(config, cfg.model.camera, micro_batch, act)}
+           "camera": camera_activation_bytes(config, camera, micro_batch, act)}
     out["total"] = sum(out.values())
     return out
